@@ -1,0 +1,134 @@
+"""What a learner can ask for: one validated spec per model, every number bounded.
+
+The CLI, the web API and the tests all build one of these; the trainer accepts nothing else.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+ClassificationDataset = Literal["auto", "fashion-mnist", "digits", "blobs", "spiral", "circles", "xor"]
+Activation = Literal["relu", "sigmoid", "tanh", "leaky_relu"]
+Impl = Literal["scratch", "concise"]
+
+
+class BaseSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    impl: Impl = Field("scratch", description="the book's from-scratch code, or torch.nn + torch.optim")
+    batch_size: int = Field(256, ge=1, le=8192, description="examples per minibatch")
+    epochs: int = Field(10, ge=1, le=200, description="passes over the training set")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="seeds torch, numpy and random")
+    init_std: float = Field(0.01, ge=0, le=10, description="weights start as N(0, init_std^2); biases at 0")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty on the weights (not the biases)")
+    skip_zero_grad: bool = Field(False, description="pitfall: never clear .grad, so gradients pile up")
+    step_events_per_epoch: int = Field(20, ge=1, le=1000, description="how many loss points one epoch plots")
+
+
+class LinRegSpec(BaseSpec):
+    model: Literal["linreg"] = "linreg"
+    dataset: Literal["synthetic-linear"] = "synthetic-linear"
+    lr: float = Field(0.03, gt=0, le=1000, description="learning rate")
+    batch_size: int = Field(10, ge=1, le=8192, description="examples per minibatch")
+    epochs: int = Field(3, ge=1, le=200, description="passes over the training set")
+    true_w: list[Annotated[float, Field(ge=-100, le=100)]] = Field(
+        default_factory=lambda: [2.0, -3.4], min_length=1, max_length=16, description="weights that made y"
+    )
+    true_b: float = Field(4.2, ge=-100, le=100, description="bias that made y")
+    n_examples: int = Field(1000, ge=10, le=200_000, description="training examples generated")
+    noise_std: float = Field(0.01, ge=0, le=10, description="std of the noise added to y")
+    broadcast_bug: bool = Field(False, description="pitfall: squared loss with y.view(-1), which broadcasts")
+
+
+class ClassifierSpec(BaseSpec):
+    dataset: ClassificationDataset = Field("auto", description="auto: Fashion-MNIST if on disk, else digits")
+    n_examples: int = Field(600, ge=30, le=100_000, description="points generated for the 2-D sets")
+    noise: float = Field(0.2, ge=0, le=2, description="noise of the 2-D sets")
+    naive_softmax: bool = Field(False, description="pitfall: exp() without subtracting the max first")
+
+    @model_validator(mode="after")
+    def naive_softmax_needs_scratch(self):
+        if self.naive_softmax and self.impl == "concise":
+            raise ValueError(
+                "naive_softmax: only the scratch implementation writes softmax by hand; "
+                "nn.CrossEntropyLoss is always stable, so choose impl scratch for this pitfall"
+            )
+        return self
+
+
+class SoftmaxSpec(ClassifierSpec):
+    model: Literal["softmax"] = "softmax"
+    lr: float = Field(0.1, gt=0, le=1000, description="learning rate")
+
+
+class MLPSpec(ClassifierSpec):
+    model: Literal["mlp"] = "mlp"
+    lr: float = Field(0.5, gt=0, le=1000, description="learning rate")
+    hidden_units: int = Field(256, ge=1, le=4096, description="units in each hidden layer")
+    hidden_layers: int = Field(1, ge=1, le=3, description="number of hidden layers")
+    activation: Activation = Field("relu", description="nonlinearity after each hidden layer")
+
+
+RunSpec = Annotated[LinRegSpec | SoftmaxSpec | MLPSpec, Field(discriminator="model")]
+_run_spec_adapter: TypeAdapter[RunSpec] = TypeAdapter(RunSpec)
+
+DEFAULT_LR = {"linreg": 0.03, "softmax": 0.1, "mlp": 0.5}
+
+
+class SpecError(ValueError):
+    """A spec was refused; `problems` holds one readable line per bad field."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_spec(data: dict) -> RunSpec:
+    """Validate raw input (JSON, CLI options) into a spec, or raise SpecError with readable lines."""
+    try:
+        return _run_spec_adapter.validate_python(data)
+    except ValidationError as error:
+        spec_class = SPEC_CLASSES.get(data.get("model")) if isinstance(data, dict) else None
+        raise SpecError([explain(e, spec_class) for e in error.errors()]) from None
+
+
+SPEC_CLASSES: dict[str, type[BaseSpec]] = {"linreg": LinRegSpec, "softmax": SoftmaxSpec, "mlp": MLPSpec}
+
+
+def allowed_range(spec_class: type[BaseModel], field_name: str) -> str | None:
+    """'between 0 (exclusive) and 1000' for a bounded number field, else None."""
+    field = spec_class.model_fields.get(field_name)
+    if field is None:
+        return None
+    low = high = None
+    for rule in field.metadata:
+        for attr, low_text in (("gt", "{} (exclusive)"), ("ge", "{}")):
+            if getattr(rule, attr, None) is not None:
+                low = low_text.format(getattr(rule, attr))
+        for attr, high_text in (("lt", "{} (exclusive)"), ("le", "{}")):
+            if getattr(rule, attr, None) is not None:
+                high = high_text.format(getattr(rule, attr))
+    if low is None and high is None:
+        return None
+    return f"between {low or '-inf'} and {high or 'inf'}"
+
+
+def explain(error: dict, spec_class: type[BaseModel] | None) -> str:
+    """One pydantic error as 'field: what is allowed (got X)'."""
+    location = ".".join(str(part) for part in error["loc"] if part not in SPEC_CLASSES)
+    field_name = str(error["loc"][-1]) if error["loc"] else ""
+    got = error.get("input")
+    bounds = allowed_range(spec_class, field_name) if spec_class else None
+    if bounds and error["type"] in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return f"{location}: must be {bounds} (got {got!r})"
+    if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+        tag = got.get("model") if isinstance(got, dict) else got
+        return f"model: must be one of {', '.join(SPEC_CLASSES)} (got {tag!r})"
+    if error["type"] == "value_error" and not location:  # a rule across fields; its message names them
+        return error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{location}: is not a setting of this model"
+    message = error["msg"]
+    if bounds:
+        message += f"; allowed range: {bounds}"
+    return f"{location or 'spec'}: {message} (got {got!r})"
