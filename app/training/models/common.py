@@ -1,0 +1,41 @@
+"""The few pieces the from-scratch models share: initial weights, the SGD step, the L2 penalty."""
+
+import torch
+
+
+def init_layers(
+    sizes: list[int], std: float, generator: torch.Generator, device: torch.device
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One (W, b) pair per layer, W of shape (inputs, outputs) ~ N(0, std^2), b = 0.
+
+    The numbers are drawn on the CPU, then moved: both implementations, on any device, start from the
+    same weights, so scratch and concise runs can be compared step for step.
+    """
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        W = torch.randn(n_in, n_out, generator=generator) * std
+        layers.append((W.to(device), torch.zeros(n_out, device=device)))
+    return layers
+
+
+def sgd(params: list[torch.Tensor], lr: float, batch_size: int) -> None:
+    """Minibatch SGD on a summed loss: dividing by the batch size makes the step lr x the mean gradient."""
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+
+
+def zero_grad(params: list[torch.Tensor]) -> None:
+    """PyTorch adds every backward() into .grad, so it must be cleared before the next batch."""
+    for param in params:
+        param.grad.zero_()
+
+
+def l2_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
+    """sum(w^2) / 2 over the weight matrices (biases are not penalised)."""
+    return sum((W**2).sum() for W in weights) / 2
+
+
+def decay_groups(weights: list[torch.Tensor], biases: list[torch.Tensor], weight_decay: float) -> list[dict]:
+    """torch.optim parameter groups that decay the weights but not the biases, like l2_penalty."""
+    return [{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}]

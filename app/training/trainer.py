@@ -1,0 +1,203 @@
+"""One training run, from spec to events, the way the book's train loop reads.
+
+    for epoch: for minibatch: loss, backward, sgd step;  then evaluate on the test set
+
+Everything heavy stays on the run's device. Losses and correct counts are summed into tensors and read
+back (.item(), a device sync) only when an event is due, a fixed number of times per epoch.
+"""
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import Dataset, load_dataset
+from .device import pick_device
+from .events import Epoch, Event, Finished, Started, Step
+from .models import build_model, count_parameters
+from .snapshots import grid_extent, preview, snapshot
+from .specs import DEFAULT_LR, RunSpec
+
+EVAL_CHUNK = 4096
+EXPLODED_FACTOR = 100  # a loss this many times the untrained model's (or 1, if larger) has diverged
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch, numpy and random; return the generator that draws this run's weights and batches."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def minibatches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """Shuffle the indices once per epoch, then take consecutive slices (the last may be short)."""
+    order = torch.randperm(len(X), generator=generator).to(X.device)
+    for start in range(0, len(X), batch_size):
+        indices = order[start : start + batch_size]
+        yield X[indices], y[indices]
+
+
+@torch.no_grad()
+def evaluate(model, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) on a whole split, in large chunks."""
+    loss_sum = torch.zeros((), device=X.device)
+    correct = torch.zeros((), device=X.device)
+    for start in range(0, len(X), EVAL_CHUNK):
+        X_chunk, y_chunk = X[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+        out = model.forward(X_chunk)
+        loss_sum += model.loss(out, y_chunk).mean() * len(X_chunk)
+        if y.dtype == torch.int64:
+            correct += (out.argmax(dim=1) == y_chunk).sum()
+    accuracy = correct.item() / len(X) if y.dtype == torch.int64 else None
+    return loss_sum.item() / len(X), accuracy
+
+
+def diverged(loss: float, initial_loss: float) -> bool:
+    """NaN or inf, or so far above where training started that it is running away."""
+    return not math.isfinite(loss) or loss > EXPLODED_FACTOR * max(initial_loss, 1.0)
+
+
+def divergence_advice(spec: RunSpec, loss: float, initial_loss: float) -> str:
+    """Why the loss ran away, and what to change."""
+    what = f"loss became {loss:.4g} (the untrained model's was {initial_loss:.4g})"
+    if getattr(spec, "naive_softmax", False) and not math.isfinite(loss):
+        return (
+            f"{what}: exp() overflowed in the naive softmax (scores above about 88 give inf/inf = NaN). "
+            "Turn naive_softmax off: subtracting each row's max first gives the same probabilities "
+            "without overflow."
+        )
+    if spec.skip_zero_grad:
+        return (
+            f"{what}: zero_grad was skipped, so every step used the sum of all earlier gradients and "
+            "the steps kept growing. Clear the gradients after each update."
+        )
+    suggestion = DEFAULT_LR[spec.model] if spec.lr > DEFAULT_LR[spec.model] else spec.lr / 10
+    return f"{what}: learning rate {spec.lr:g} is too high for this model; try {suggestion:g} or less."
+
+
+def train(
+    spec: RunSpec,
+    *,
+    data_dir: Path,
+    device: str = "auto",
+    should_stop: Callable[[], bool] = lambda: False,
+    on_download_progress: Callable[[str, int, int | None], None] | None = None,
+) -> Iterator[Event]:
+    """Run `spec` to the end, yielding events; the last one is always `finished`."""
+    try:
+        yield from _train(spec, data_dir, pick_device(device), should_stop, on_download_progress)
+    except Exception as error:  # the run ends `failed`; the caller's process lives on
+        yield Finished(status="failed", message=f"{type(error).__name__}: {error}")
+
+
+def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterator[Event]:
+    generator = seed_everything(spec.seed)
+    data: Dataset = load_dataset(spec, data_dir, on_progress=on_download_progress).to(device)
+    model = build_model(spec, data.num_inputs, data.num_outputs, generator, device)
+    extent = grid_extent(data) if data.task == "classification" and data.image_shape is None else None
+    initial_loss, initial_acc = evaluate(model, data.X_test, data.y_test)
+    steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
+    yield Started(
+        spec=spec.model_dump(),
+        device=str(device),
+        dataset=data.name,
+        n_train=len(data.X_train),
+        n_test=len(data.X_test),
+        num_inputs=data.num_inputs,
+        num_outputs=data.num_outputs,
+        param_count=count_parameters(model),
+        steps_per_epoch=steps_per_epoch,
+        total_steps=steps_per_epoch * spec.epochs,
+        initial_test_loss=initial_loss,
+        initial_test_acc=initial_acc,
+        class_names=data.class_names,
+        preview=preview(data),
+    )
+    yield snapshot(model, data, extent, step=0, epoch=0)
+
+    step = 0
+    for epoch in range(1, spec.epochs + 1):
+        started_at = time.perf_counter()
+        run = EpochRun(spec, model, data, extent, epoch, step, initial_loss)
+        outcome = yield from run.train(generator, should_stop)
+        if outcome is not None:
+            yield outcome
+            return
+        step = run.step
+        test_loss, test_acc = evaluate(model, data.X_test, data.y_test)
+        train_loss, train_acc = run.train_metrics()
+        for loss in (train_loss, test_loss):
+            if diverged(loss, initial_loss):
+                message = divergence_advice(spec, loss, initial_loss)
+                yield Finished(status="diverged", message=message, epochs_done=epoch - 1)
+                return
+        seconds = time.perf_counter() - started_at
+        yield Epoch(
+            epoch=epoch,
+            train_loss=train_loss,
+            train_acc=train_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            seconds=seconds,
+            examples_per_sec=len(data.X_train) / seconds,
+        )
+        yield snapshot(model, data, extent, step, epoch)
+    yield Finished(status="done", message=f"trained {spec.epochs} epochs", epochs_done=spec.epochs)
+
+
+class EpochRun:
+    """One pass over the training set: the minibatch loop and the running sums it keeps on the device."""
+
+    def __init__(self, spec, model, data: Dataset, extent, epoch: int, step: int, initial_loss: float):
+        self.spec, self.model, self.data, self.extent = spec, model, data, extent
+        self.epoch, self.step, self.initial_loss = epoch, step, initial_loss
+        steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
+        self.step_interval = max(1, steps_per_epoch // spec.step_events_per_epoch)
+        device = data.X_train.device
+        self.loss_sum = torch.zeros((), device=device)  # summed over the epoch's examples
+        self.correct = torch.zeros((), device=device)
+        self.window_loss = torch.zeros((), device=device)  # summed since the last step event
+        self.window_examples = 0
+
+    def train(self, generator, should_stop) -> Iterator[Event]:
+        """Yield step events (and live snapshots); return a Finished event if the run must end early."""
+        classifier = self.data.task == "classification"
+        for X, y in minibatches(self.data.X_train, self.data.y_train, self.spec.batch_size, generator):
+            if should_stop():
+                return Finished(
+                    status="cancelled", message=f"cancelled at step {self.step}", epochs_done=self.epoch - 1
+                )
+            loss, scores = self.model.train_step(X, y)
+            self.step += 1
+            self.window_loss += loss * len(X)
+            self.window_examples += len(X)
+            if classifier:
+                self.correct += (scores.argmax(dim=1) == y).sum()
+            if self.step % self.step_interval == 0:
+                mean_loss = self.close_window()
+                if diverged(mean_loss, self.initial_loss):
+                    message = divergence_advice(self.spec, mean_loss, self.initial_loss)
+                    return Finished(status="diverged", message=message, epochs_done=self.epoch - 1)
+                yield Step(step=self.step, epoch=self.epoch, loss=mean_loss)
+                if not classifier:  # linear regression: w and b move with every step event
+                    yield snapshot(self.model, self.data, self.extent, self.step, self.epoch)
+        self.close_window()
+        return None
+
+    def close_window(self) -> float:
+        """Mean loss since the last step event (one device sync); start a new window."""
+        mean_loss = self.window_loss.item() / max(self.window_examples, 1)
+        self.loss_sum += self.window_loss
+        self.window_loss = torch.zeros_like(self.window_loss)
+        self.window_examples = 0
+        return mean_loss
+
+    def train_metrics(self) -> tuple[float, float | None]:
+        n = len(self.data.X_train)
+        accuracy = self.correct.item() / n if self.data.task == "classification" else None
+        return self.loss_sum.item() / n, accuracy
