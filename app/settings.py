@@ -1,5 +1,6 @@
 """All configuration in one place, read from `PLAYGROUND_*` environment variables."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,23 @@ class Settings(BaseSettings):
         description="base URLs tried in order for the four Fashion-MNIST files",
     )
     download_timeout_s: float = Field(30.0, gt=0, le=600, description="socket timeout for one download")
+    host: str = Field("127.0.0.1", description="address `serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port `serve` listens on")
+    workers: int = Field(0, ge=0, le=64, description="training processes; 0 picks one per two CPU cores")
+    worker_threads: int = Field(
+        0, ge=0, le=64, description="torch threads per worker; 0 shares the cores out"
+    )
+    queue_limit: int = Field(100, ge=1, le=10_000, description="runs that may wait; more are refused (429)")
+    database_url: str = Field("", description="SQLAlchemy URL of the run store; empty: SQLite in data_dir")
+
+    def worker_count(self) -> int:
+        return self.workers or max(1, (os.cpu_count() or 2) // 2)
+
+    def threads_per_worker(self) -> int:
+        return self.worker_threads or max(1, (os.cpu_count() or 1) // self.worker_count())
+
+    def run_store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite3'}"
 
 
 @lru_cache

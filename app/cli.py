@@ -1,0 +1,187 @@
+"""The `d2l-playground` command: train a model in the terminal, manage datasets."""
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.settings import get_settings
+
+app = typer.Typer(help="Dive into Deep Learning, chapter 3, trained live.", no_args_is_help=True)
+data_app = typer.Typer(help="List and download datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+errors = Console(stderr=True)
+
+Opt = typer.Option
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="linreg, softmax or mlp")],
+    dataset: Annotated[str | None, Opt(help="see `d2l-playground data list`")] = None,
+    impl: Annotated[str | None, Opt(help="scratch (the book's own code) or concise (torch.nn)")] = None,
+    lr: Annotated[float | None, Opt(help="learning rate")] = None,
+    batch_size: Annotated[int | None, Opt(help="examples per minibatch")] = None,
+    epochs: Annotated[int | None, Opt(help="passes over the training set")] = None,
+    seed: Annotated[int | None, Opt(help="random seed")] = None,
+    init_std: Annotated[float | None, Opt(help="std of the initial weights")] = None,
+    weight_decay: Annotated[float | None, Opt(help="L2 penalty on the weights")] = None,
+    hidden_units: Annotated[int | None, Opt(help="MLP: units per hidden layer")] = None,
+    hidden_layers: Annotated[int | None, Opt(help="MLP: number of hidden layers")] = None,
+    activation: Annotated[str | None, Opt(help="MLP: relu, sigmoid, tanh or leaky_relu")] = None,
+    true_w: Annotated[list[float] | None, Opt(help="linreg: a true weight (repeat for each feature)")] = None,
+    true_b: Annotated[float | None, Opt(help="linreg: the true bias")] = None,
+    n_examples: Annotated[int | None, Opt(help="examples to generate (synthetic and 2-D sets)")] = None,
+    noise_std: Annotated[float | None, Opt(help="linreg: std of the label noise")] = None,
+    noise: Annotated[float | None, Opt(help="2-D sets: noise")] = None,
+    broadcast_bug: Annotated[bool, Opt(help="pitfall: squared loss with y.view(-1)")] = False,
+    skip_zero_grad: Annotated[bool, Opt(help="pitfall: never clear the gradients")] = False,
+    naive_softmax: Annotated[bool, Opt(help="pitfall: softmax without subtracting the max")] = False,
+    device: Annotated[str | None, Opt(help="auto, cpu, cuda or mps (default: PLAYGROUND_DEVICE)")] = None,
+    as_json: Annotated[bool, Opt("--json", help="print every event as one JSON line")] = False,
+) -> None:
+    """Train one model and print a row per epoch, like the book."""
+    given = {key: value for key, value in locals().items() if key not in {"as_json", "device"}}
+    chosen = {key: value for key, value in given.items() if value is not None and value is not False}
+    from app.training.specs import SpecError, parse_spec  # torch loads only for commands that need it
+    from app.training.trainer import train as run_training
+
+    try:
+        spec = parse_spec(chosen)
+    except SpecError as error:
+        for problem in error.problems:
+            errors.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    events = run_training(
+        spec,
+        data_dir=settings.data_dir,
+        device=device or settings.device,
+        on_download_progress=None if as_json else DownloadBars().update,
+    )
+    finished = print_json(events) if as_json else print_live(events)
+    if finished.status != "done":
+        raise typer.Exit(1)
+
+
+def print_json(events) -> Any:
+    for event in events:
+        print(event.model_dump_json(), flush=True)
+    return event
+
+
+def print_live(events) -> Any:
+    """A progress bar over all steps, and a table row as each epoch ends."""
+    table = Table("epoch", "train loss", "train acc", "test loss", "test acc", "sec", title="per epoch")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[loss]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = None
+        for event in events:
+            if event.type == "started":
+                console.print(
+                    f"{event.spec['model']} ({event.spec['impl']}) on {event.dataset}: "
+                    f"{event.n_train} train / {event.n_test} test, {event.param_count} parameters, "
+                    f"device {event.device}"
+                )
+                task = bar.add_task("training", total=event.total_steps, loss="")
+            elif event.type == "step":
+                bar.update(task, completed=event.step, loss=f"loss {event.loss:.4g}")
+            elif event.type == "epoch":
+                row = [
+                    str(event.epoch),
+                    f"{event.train_loss:.4g}",
+                    percent(event.train_acc),
+                    f"{event.test_loss:.4g}",
+                    percent(event.test_acc),
+                    f"{event.seconds:.2f}",
+                ]
+                table.add_row(*row)
+                bar.console.print("epoch " + "  ".join(row))
+    console.print(table)
+    colour = "green" if event.status == "done" else "red"
+    console.print(f"[{colour}]{event.status}[/{colour}]: {event.message}")
+    return event
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class DownloadBars:
+    """A rich progress bar per downloaded file, created on its first chunk."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def update(self, filename: str, done: int, total: int | None) -> None:
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=errors
+            )
+            self.progress.start()
+        if filename not in self.tasks:
+            self.tasks[filename] = self.progress.add_task(filename, total=total)
+        self.progress.update(self.tasks[filename], completed=done)
+        if total is not None and done >= total and all(t.finished for t in self.progress.tasks):
+            self.progress.stop()
+            self.progress, self.tasks = None, {}
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, Opt(help="address (default: PLAYGROUND_HOST, 127.0.0.1)")] = None,
+    port: Annotated[int | None, Opt(help="port (default: PLAYGROUND_PORT, 8000)")] = None,
+) -> None:
+    """Serve the web playground, with training workers and a run store on embedded defaults."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port)
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Every dataset, and whether it is ready to use here."""
+    from app.training.data import DATASETS, fashion_mnist
+
+    data_dir = get_settings().data_dir
+    table = Table("dataset", "what it is", "ready")
+    for name, about in DATASETS.items():
+        ready = fashion_mnist.is_on_disk(data_dir) if name == "fashion-mnist" else True
+        table.add_row(name, about, "yes" if ready else f"no: run `d2l-playground data fetch {name}`")
+    console.print(table)
+    console.print(f"data directory: {data_dir} (PLAYGROUND_DATA_DIR)")
+
+
+@data_app.command("fetch")
+def data_fetch(name: Annotated[str, typer.Argument(help="fashion-mnist")]) -> None:
+    """Download a dataset once, verify its checksums, and keep it under the data directory."""
+    from app.training.data import DatasetUnavailable, fashion_mnist
+
+    if name != "fashion-mnist":
+        errors.print(f"[red]error:[/red] only fashion-mnist is downloaded; {name!r} needs no download")
+        raise typer.Exit(2)
+    settings = get_settings()
+    try:
+        folder = fashion_mnist.fetch(settings, on_progress=DownloadBars().update)
+    except DatasetUnavailable as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"Fashion-MNIST is ready in {folder}")
+
+
+def main() -> None:  # pragma: no cover - the console script calls `app` directly
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,56 @@
+"""The event log of one run: numbered, encoded once, followed by any number of viewers."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int  # 1, 2, 3, ...: the SSE id
+    event: dict  # the event as JSON-ready data
+    encoded: bytes  # the bytes every viewer receives, made once
+
+
+Encoder = Callable[[int, dict], bytes]
+
+
+class EventLog:
+    """Append-only; lives on the event loop's thread, so it needs no locks.
+
+    Viewers wait on one asyncio.Event that is set and replaced at each append: a new event wakes
+    every viewer once, whatever their number.
+    """
+
+    def __init__(self, encode: Encoder):
+        self.entries: list[Entry] = []
+        self.closed = False
+        self._encode = encode
+        self._changed = asyncio.Event()
+
+    def append(self, event: dict) -> Entry:
+        seq = len(self.entries) + 1
+        entry = Entry(seq, event, self._encode(seq, event))
+        self.entries.append(entry)
+        if event.get("type") == "finished":
+            self.closed = True
+        self._wake()
+        return entry
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def after(self, seq: int) -> list[Entry]:
+        return self.entries[max(seq, 0) :]
+
+    async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
+        """Every entry with a sequence number above `after`, then each new one, until the run finishes."""
+        while True:
+            changed = self._changed
+            for entry in self.entries[max(after, 0) :]:
+                after = entry.seq
+                yield entry.encoded
+            if self.closed:
+                return
+            await changed.wait()

@@ -1,0 +1,201 @@
+"""The embedded backend: a few long-lived worker processes fed from one FIFO queue.
+
+Workers are spawned, never forked, so CUDA and torch's threads never meet fork; the web process never
+imports torch. All bookkeeping runs on the asyncio loop's thread: a reader thread only waits on the
+workers' pipes and process sentinels and hands what it sees to the loop.
+"""
+
+import asyncio
+import contextlib
+import ctypes
+import itertools
+import multiprocessing
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from .worker import EVENT, IDLE, READY, worker_main
+
+OnEvent = Callable[[str, dict], None]
+OnState = Callable[[str, str], None]
+
+
+@dataclass(eq=False)
+class Worker:
+    """The pool's handle on one worker process."""
+
+    number: int
+    process: multiprocessing.Process
+    jobs: Connection
+    messages: Connection
+    stop_flag: object
+    ready: bool = False
+    run_id: str | None = None
+    pid: int | None = None
+    alive: bool = field(default=True)
+
+
+class LocalPool:
+    def __init__(
+        self, size: int, data_dir: str, device: str, threads: int, on_event: OnEvent, on_state: OnState
+    ):
+        self.size, self.data_dir, self.device, self.threads = size, data_dir, device, threads
+        self.on_event, self.on_state = on_event, on_state
+        self.pending: deque[tuple[str, dict]] = deque()
+        self.workers: list[Worker] = []
+        self._context = multiprocessing.get_context("spawn")
+        self._numbers = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self.start_failures = 0  # workers in a row that died before they were ready
+
+    # --- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.workers = [self._spawn() for _ in range(self.size)]
+        threading.Thread(target=self._read_forever, name="pool-reader", daemon=True).start()
+
+    def close(self) -> None:
+        self._closing = True
+        for worker in self.workers:
+            worker.stop_flag.value = True
+            with contextlib.suppress(OSError):
+                worker.jobs.send(None)
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+
+    def _spawn(self) -> Worker:
+        jobs_out, jobs_in = self._context.Pipe(duplex=False)
+        messages_out, messages_in = self._context.Pipe(duplex=False)
+        stop_flag = self._context.Value(ctypes.c_bool, False, lock=False)
+        process = self._context.Process(
+            target=worker_main,
+            args=(jobs_out, messages_in, stop_flag, self.data_dir, self.device, self.threads),
+            name="d2l-worker",
+            daemon=True,
+        )
+        process.start()
+        jobs_out.close()
+        messages_in.close()
+        return Worker(next(self._numbers), process, jobs_in, messages_out, stop_flag)
+
+    # --- queue ------------------------------------------------------------------------------------
+    def submit(self, run_id: str, raw_spec: dict) -> None:
+        self.pending.append((run_id, raw_spec))
+        self._dispatch()
+
+    def position(self, run_id: str) -> int | None:
+        """1 for the next run to start; None when the run is not waiting."""
+        for index, (waiting_id, _) in enumerate(self.pending):
+            if waiting_id == run_id:
+                return index + 1
+        return None
+
+    def cancel(self, run_id: str) -> bool:
+        """Drop a waiting run, or ask a running one to stop between two steps."""
+        for job in self.pending:
+            if job[0] == run_id:
+                self.pending.remove(job)
+                self.on_event(
+                    run_id,
+                    {
+                        "type": "finished",
+                        "status": "cancelled",
+                        "message": "cancelled while queued",
+                        "epochs_done": 0,
+                    },
+                )
+                return True
+        for worker in self.workers:
+            if worker.run_id == run_id:
+                worker.stop_flag.value = True
+                return True
+        return False
+
+    def ready_count(self) -> int:
+        return sum(worker.ready and worker.alive for worker in self.workers)
+
+    def busy(self) -> int:
+        return sum(worker.run_id is not None for worker in self.workers)
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            if not self.pending:
+                return
+            if worker.ready and worker.alive and worker.run_id is None:
+                run_id, raw_spec = self.pending.popleft()
+                worker.run_id = run_id
+                worker.jobs.send((run_id, raw_spec))
+                self.on_state(run_id, "running")
+
+    # --- messages from the workers (reader thread -> loop thread) -----------------------------------
+    def _read_forever(self) -> None:
+        while not self._closing:
+            watched = {}
+            for worker in list(self.workers):
+                if worker.alive:
+                    watched[worker.messages] = worker
+                    watched[worker.process.sentinel] = worker
+            for ready in wait(list(watched), timeout=0.5):
+                worker = watched[ready]
+                if ready is worker.messages:
+                    self._forward_messages(worker)
+                elif worker.alive:
+                    self._forward_messages(worker)  # whatever it sent before dying comes first
+                    worker.alive = False
+                    self._loop.call_soon_threadsafe(self._on_death, worker)
+
+    def _forward_messages(self, worker: Worker) -> None:
+        try:
+            while worker.messages.poll():
+                message = worker.messages.recv()
+                self._loop.call_soon_threadsafe(self._on_message, worker, message)
+        except (EOFError, OSError):
+            return
+
+    def _on_message(self, worker: Worker, message: tuple) -> None:
+        kind, key, payload = message
+        if self._closing:
+            return  # runs cut off by a shutdown are recorded as interrupted, not as cancelled
+        if kind == READY:
+            worker.ready, worker.pid = True, payload
+            self.start_failures = 0
+        elif kind == EVENT:
+            self.on_event(key, payload)
+        elif kind == IDLE:
+            worker.run_id = None
+        self._dispatch()
+
+    def _on_death(self, worker: Worker) -> None:
+        """A worker died (killed, out of memory, crashed): fail its run and put a new worker in its place."""
+        if self._closing:
+            return
+        code = worker.process.exitcode
+        self.workers = [w for w in self.workers if w is not worker]
+        if worker.run_id is not None:
+            self._fail(
+                worker.run_id,
+                f"the worker process training this run died (exit code {code}); "
+                "a new worker has taken its place, so the run can be started again",
+            )
+        if not worker.ready:  # it could not even start: do not spin, and tell the waiting runs why
+            self.start_failures += 1
+            if self.start_failures >= 3:
+                while self.pending:
+                    self._fail(
+                        self.pending.popleft()[0],
+                        "no training worker could start on this server; its log says why",
+                    )
+        delay = min(30.0, 0.5 * 2**self.start_failures) if self.start_failures else 0.0
+        self._loop.call_later(delay, self._replace)
+
+    def _replace(self) -> None:
+        if not self._closing:
+            self.workers.append(self._spawn())
+
+    def _fail(self, run_id: str, message: str) -> None:
+        self.on_event(run_id, {"type": "finished", "status": "failed", "message": message, "epochs_done": 0})

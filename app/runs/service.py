@@ -1,0 +1,123 @@
+"""The one interface the web layer uses: submit, status, cancel, and the event log of a run."""
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.settings import Settings
+
+from .log import Encoder, EventLog
+from .pool import LocalPool
+from .store import RunStore
+
+FINISHED = ("done", "cancelled", "diverged", "failed", "interrupted")
+MEMORY_LIMIT = 256  # finished logs kept in memory; older ones are read back from the store
+
+
+class QueueFull(RuntimeError):
+    """Too many runs are waiting; the message says so in words a learner can act on."""
+
+
+@dataclass
+class RunState:
+    """What the web layer may know about a run while it lives."""
+
+    id: str
+    spec: dict
+    status: str = "queued"
+    log: EventLog | None = None
+    epochs: list[dict] = field(default_factory=list)
+
+
+class RunService:
+    def __init__(self, settings: Settings, encode: Encoder, on_finish: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.encode = encode
+        self.store = RunStore(settings.run_store_url())
+        self.runs: dict[str, RunState] = {}
+        self.pool = LocalPool(
+            settings.worker_count(),
+            str(settings.data_dir),
+            settings.device,
+            settings.threads_per_worker(),
+            self._on_event,
+            self._on_state,
+        )
+        self.on_finish = on_finish
+
+    def start(self) -> None:
+        self.store.mark_interrupted()
+        self.pool.start()
+
+    def close(self) -> None:
+        """Stop the workers; runs they had not finished are stored as interrupted."""
+        self.pool.close()
+        self.store.mark_interrupted()
+
+    def submit(self, spec: dict) -> RunState:
+        """Queue a validated spec (as a dict); raise QueueFull when the queue is at its limit."""
+        if len(self.pool.pending) >= self.settings.queue_limit:
+            raise QueueFull(
+                f"{len(self.pool.pending)} runs are already waiting, the most this server "
+                "allows; try again in a minute"
+            )
+        run = RunState(id=secrets.token_hex(6), spec=spec, log=EventLog(self.encode))
+        self.runs[run.id] = run
+        self.store.add(run.id, spec)
+        self.pool.submit(run.id, spec)
+        return run
+
+    def cancel(self, run_id: str) -> bool:
+        return self.pool.cancel(run_id)
+
+    def position(self, run_id: str) -> int | None:
+        return self.pool.position(run_id)
+
+    def get(self, run_id: str) -> RunState | None:
+        """A live run, or a finished one read back from the store (with its full event log)."""
+        if run_id in self.runs:
+            return self.runs[run_id]
+        row = self.store.get(run_id)
+        if row is None:
+            return None
+        run = RunState(id=row.id, spec=row.spec, status=row.status, log=EventLog(self.encode))
+        for event in self.store.events(run_id) or [self._interrupted_event(row.message)]:
+            self._record(run, event)
+        self._remember(run)
+        return run
+
+    # --- from the pool ----------------------------------------------------------------------------
+    def _on_state(self, run_id: str, status: str) -> None:
+        run = self.runs.get(run_id)
+        if run and run.status not in FINISHED:
+            run.status = status
+            self.store.set_status(run_id, status)
+
+    def _on_event(self, run_id: str, event: dict) -> None:
+        run = self.runs.get(run_id)
+        if run is None or run.status in FINISHED:
+            return  # late words from a worker whose run already ended
+        self._record(run, event)
+        if event["type"] == "finished":
+            self.store.finish(run_id, [entry.event for entry in run.log.entries])
+            self._remember(run)
+            if self.on_finish:
+                self.on_finish(run_id)
+
+    def _record(self, run: RunState, event: dict) -> None:
+        run.log.append(event)
+        if event["type"] == "epoch":
+            run.epochs.append(event)
+        elif event["type"] == "finished":
+            run.status = event["status"]
+
+    def _remember(self, run: RunState) -> None:
+        """Keep at most MEMORY_LIMIT finished runs in memory, dropping the oldest finished ones."""
+        self.runs[run.id] = run
+        finished = [run_id for run_id, state in self.runs.items() if state.status in FINISHED]
+        for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
+            del self.runs[run_id]
+
+    @staticmethod
+    def _interrupted_event(message: str) -> dict:
+        return {"type": "finished", "status": "interrupted", "message": message, "epochs_done": 0}

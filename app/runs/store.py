@@ -1,0 +1,97 @@
+"""Finished runs kept in a database (SQLite by default, PostgreSQL through the URL): summary + events."""
+
+import json
+import zlib
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, create_engine, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+IN_FLIGHT = ("queued", "running")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[str] = mapped_column(String(16), index=True)
+    spec: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dataset: Mapped[str] = mapped_column(String(32), default="")
+    epochs_done: Mapped[int] = mapped_column(Integer, default=0)
+    final: Mapped[dict] = mapped_column(JSON, default=dict)  # the last epoch event
+    events: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # zlib-compressed JSON list
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunStore:
+    def __init__(self, url: str):
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self.engine = create_engine(url, connect_args=connect_args)
+        Base.metadata.create_all(self.engine)
+
+    def add(self, run_id: str, spec: dict) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                RunRow(id=run_id, model=spec["model"], spec=spec, status="queued", created_at=now(), final={})
+            )
+
+    def set_status(self, run_id: str, status: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(status=status))
+
+    def finish(self, run_id: str, events: list[dict]) -> None:
+        """Keep the whole event log (compressed) and the summary the runs page lists."""
+        started = next((e for e in events if e["type"] == "started"), {})
+        epochs = [e for e in events if e["type"] == "epoch"]
+        finished = events[-1]
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    status=finished["status"],
+                    message=finished.get("message", ""),
+                    finished_at=now(),
+                    dataset=started.get("dataset", ""),
+                    epochs_done=finished.get("epochs_done", 0),
+                    final=epochs[-1] if epochs else {},
+                    events=zlib.compress(json.dumps(events).encode()),
+                )
+            )
+
+    def mark_interrupted(self) -> int:
+        """Runs that were queued or running when the server stopped will never finish: say so."""
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(RunRow)
+                .where(RunRow.status.in_(IN_FLIGHT))
+                .values(
+                    status="interrupted",
+                    message="the server stopped while this run was queued or running",
+                    finished_at=now(),
+                )
+            )
+            return result.rowcount
+
+    def get(self, run_id: str) -> RunRow | None:
+        with Session(self.engine) as session:
+            return session.get(RunRow, run_id)
+
+    def events(self, run_id: str) -> list[dict] | None:
+        row = self.get(run_id)
+        return json.loads(zlib.decompress(row.events)) if row and row.events else None
+
+    def recent(self, limit: int = 200) -> list[RunRow]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)))

@@ -1,0 +1,61 @@
+"""The event log: numbered entries, encoded once, followed by many viewers, resumable."""
+
+import asyncio
+
+from app.runs.log import EventLog
+
+ENCODE_CALLS = []
+
+
+def encode(seq, event):
+    ENCODE_CALLS.append(seq)
+    return f"{seq}:{event['type']}".encode()
+
+
+async def collect(log, after=0):
+    return [chunk async for chunk in log.follow(after)]
+
+
+def test_viewers_get_every_entry_in_order_and_resume_after_an_id():
+    async def scenario():
+        log = EventLog(encode)
+        viewers = [asyncio.create_task(collect(log)) for _ in range(50)]
+        late = asyncio.create_task(collect(log, after=2))
+        for kind in ["started", "step", "step", "epoch"]:
+            log.append({"type": kind})
+            await asyncio.sleep(0)
+        log.append({"type": "finished"})
+        return await asyncio.gather(*viewers), await late
+
+    ENCODE_CALLS.clear()
+    viewers, late = asyncio.run(scenario())
+    expected = [b"1:started", b"2:step", b"3:step", b"4:epoch", b"5:finished"]
+    assert all(seen == expected for seen in viewers)
+    assert late == expected[2:]
+    assert ENCODE_CALLS == [1, 2, 3, 4, 5]  # once per event, not once per viewer
+
+
+def test_a_finished_log_replays_and_closes():
+    async def scenario():
+        log = EventLog(encode)
+        for kind in ["started", "epoch", "finished"]:
+            log.append({"type": kind})
+        return await asyncio.wait_for(collect(log), 1), await asyncio.wait_for(collect(log, after=3), 1)
+
+    replay, nothing = asyncio.run(scenario())
+    assert replay == [b"1:started", b"2:epoch", b"3:finished"] and nothing == []
+
+
+def test_a_departed_viewer_leaves_nothing_running():
+    async def scenario():
+        log = EventLog(encode)
+        log.append({"type": "started"})
+        stream = log.follow()
+        assert await anext(stream) == b"1:started"
+        waiting = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.01)
+        waiting.cancel()  # what the server does when the client goes away
+        await asyncio.sleep(0)
+        return waiting.cancelled()
+
+    assert asyncio.run(scenario())

@@ -1,0 +1,176 @@
+"""The runs API and its event stream, against a real uvicorn with real worker processes."""
+
+import json
+import os
+import signal
+import time
+
+import httpx
+
+from tests.server import read_sse
+
+LONG_RUN = {"model": "mlp", "dataset": "digits", "batch_size": 16, "epochs": 8, "hidden_units": 128}
+
+
+def events_of(server, run_id, after=None, stop_after=None):
+    headers = {"Last-Event-ID": str(after)} if after is not None else {}
+    with server.client.stream("GET", f"/api/runs/{run_id}/events", headers=headers, timeout=60) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return list(read_sse(response, stop_after))
+
+
+def json_events(messages):
+    return [(int(m["id"]), json.loads(m["data"])) for m in messages if "id" in m]
+
+
+def wait_status(server, run_id, wanted, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = server.client.get(f"/api/runs/{run_id}").json()["status"]
+        if status in wanted:
+            return status
+        time.sleep(0.05)
+    raise TimeoutError(f"run {run_id} stayed {status}")
+
+
+def test_create_read_and_stream_a_run(server):
+    created = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2})
+    assert created.status_code == 201
+    run = created.json()
+    assert run["status"] in ("queued", "running") and run["events_url"] == f"/api/runs/{run['id']}/events"
+    events = json_events(events_of(server, run["id"]))
+    assert [seq for seq, _ in events] == list(range(1, len(events) + 1))
+    assert events[0][1]["type"] == "started" and events[-1][1]["type"] == "finished"
+    assert events[-1][1]["status"] == "done"
+    detail = server.client.get(f"/api/runs/{run['id']}").json()
+    assert detail["status"] == "done" and len(detail["epochs"]) == 2
+
+
+def test_fragments_precede_their_events(server):
+    run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
+    messages = events_of(server, run_id)
+    names = [m.get("event") for m in messages]
+    first_epoch = names.index("epoch")
+    assert names[first_epoch - 1] == "epoch-row" and "id" not in messages[first_epoch - 1]
+    assert "<tr" in messages[first_epoch - 1]["data"]
+    assert names[-2:] == ["status", "finished"]
+
+
+def test_reconnecting_with_last_event_id_gets_every_event_once_in_order(server):
+    run_id = server.client.post("/api/runs", json=LONG_RUN).json()["id"]
+    first = json_events(events_of(server, run_id, stop_after=5))  # then the client drops
+    assert [seq for seq, _ in first] == [1, 2, 3, 4, 5]
+    rest = json_events(events_of(server, run_id, after=first[-1][0]))
+    seqs = [seq for seq, _ in first + rest]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert rest[-1][1]["type"] == "finished"
+    replay = json_events(events_of(server, run_id))  # a finished run replays in full, then closes
+    assert replay == first + rest
+
+
+def test_a_finished_run_replays_identically(server):
+    run_id = server.client.post(
+        "/api/runs", json={"model": "softmax", "dataset": "blobs", "epochs": 2}
+    ).json()["id"]
+    live = events_of(server, run_id)
+    assert events_of(server, run_id) == live
+
+
+def test_bad_specs_are_refused_with_readable_problems(server):
+    response = server.client.post("/api/runs", json={"model": "mlp", "lr": 0, "activation": "swish"})
+    assert response.status_code == 422
+    problems = response.json()["detail"]
+    assert "lr: must be between 0 (exclusive) and 1000 (got 0)" in problems
+    assert any(p.startswith("activation:") for p in problems)
+    assert server.client.get("/api/runs/nope").status_code == 404
+
+
+def test_cancel_a_running_run(server):
+    run_id = server.client.post("/api/runs", json=LONG_RUN).json()["id"]
+    wait_status(server, run_id, {"running"})
+    events_of(server, run_id, stop_after=3)
+    assert server.client.delete(f"/api/runs/{run_id}").status_code == 202
+    assert wait_status(server, run_id, {"cancelled", "done"}) == "cancelled"
+
+
+def test_cancel_a_queued_run_and_see_queue_positions(server):
+    blockers = [server.client.post("/api/runs", json=LONG_RUN).json()["id"] for _ in range(2)]
+    waiting = [server.client.post("/api/runs", json={"model": "linreg"}).json() for _ in range(2)]
+    assert [w["position"] for w in waiting] == [1, 2]
+    server.client.delete(f"/api/runs/{waiting[0]['id']}")
+    assert wait_status(server, waiting[0]["id"], {"cancelled"}) == "cancelled"
+    assert server.client.get(f"/api/runs/{waiting[1]['id']}").json()["position"] == 1
+    for run_id in blockers:
+        server.client.delete(f"/api/runs/{run_id}")
+    assert wait_status(server, waiting[1]["id"], {"done"}) == "done"
+
+
+def test_a_killed_worker_fails_its_run_and_is_replaced(server):
+    run_id = server.client.post("/api/runs", json=LONG_RUN).json()["id"]
+    wait_status(server, run_id, {"running"})
+    events_of(server, run_id, stop_after=3)
+    busy = set(server.worker_pids())
+    os.kill(max(busy), signal.SIGKILL) if len(busy) == 1 else kill_busy_worker(server, busy)
+    assert wait_status(server, run_id, {"failed", "done"}) == "failed"
+    finished = json_events(events_of(server, run_id))[-1][1]
+    assert "worker process" in finished["message"] and "died" in finished["message"]
+    server.wait_ready_workers(2)
+    next_run = server.client.post("/api/runs", json={"model": "linreg", "epochs": 1}).json()["id"]
+    assert wait_status(server, next_run, {"done", "failed"}) == "done"
+
+
+def kill_busy_worker(server, pids):
+    """The busy worker is the one using CPU: sample utime twice and kill the one that moved."""
+
+    def cpu(pid):
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[11])
+
+    before = {pid: cpu(pid) for pid in pids}
+    time.sleep(0.3)
+    busiest = max(pids, key=lambda pid: cpu(pid) - before[pid])
+    os.kill(busiest, signal.SIGKILL)
+
+
+def test_openapi_docs_are_served(server):
+    assert server.client.get("/docs").status_code == 200
+    assert "/api/runs" in server.client.get("/openapi.json").json()["paths"]
+
+
+def test_exports(server):
+    run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
+    wait_status(server, run_id, {"done"})
+    csv_text = server.client.get(f"/api/runs/{run_id}/export.csv").text.splitlines()
+    assert (
+        csv_text[0].startswith("kind,epoch,step,loss") and sum(r.startswith("epoch,") for r in csv_text) == 2
+    )
+    exported = server.client.get(f"/api/runs/{run_id}/export.json").json()
+    assert exported["status"] == "done" and exported["events"][-1]["type"] == "finished"
+
+
+def test_a_full_queue_answers_429(tmp_path):
+    from tests.server import running_server
+
+    with running_server(tmp_path, workers=1, queue_limit=1) as live:
+        live.wait_ready_workers(1)
+        codes = [live.client.post("/api/runs", json=LONG_RUN).status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+        refused = live.client.post("/api/runs", json=LONG_RUN).json()
+        assert "waiting" in refused["detail"]
+        assert isinstance(httpx.get(live.base + "/healthz").json(), dict)
+
+
+def test_runs_survive_a_restart_and_cut_off_runs_show_interrupted(tmp_path):
+    from tests.server import running_server
+
+    with running_server(tmp_path, workers=1) as live:
+        live.wait_ready_workers(1)
+        done_id = live.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
+        wait_status(live, done_id, {"done"})
+        before = events_of(live, done_id)
+        cut_id = live.client.post("/api/runs", json=LONG_RUN).json()["id"]
+        wait_status(live, cut_id, {"running"})
+    with running_server(tmp_path, workers=1) as live:
+        assert events_of(live, done_id) == before
+        assert live.client.get(f"/api/runs/{cut_id}").json()["status"] == "interrupted"
+        listed = {run["id"]: run["status"] for run in live.client.get("/api/runs").json()}
+        assert listed[done_id] == "done" and listed[cut_id] == "interrupted"
