@@ -57,6 +57,12 @@ def evaluate(model, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float | No
     return loss_sum.item() / len(X), accuracy
 
 
+def step_event_due(step: int, interval: int) -> bool:
+    """Every `interval` steps; before the first interval also at steps 1, 2, 4, 8, ... so a slow run
+    shows its first points at once. A pure function of the step, so equal seeds give equal streams."""
+    return step % interval == 0 or (step < interval and step & (step - 1) == 0)
+
+
 def diverged(loss: float, initial_loss: float) -> bool:
     """NaN or inf, or so far above where training started that it is running away."""
     return not math.isfinite(loss) or loss > EXPLODED_FACTOR * max(initial_loss, 1.0)
@@ -178,7 +184,7 @@ class EpochRun:
             self.window_examples += len(X)
             if classifier:
                 self.correct += (scores.argmax(dim=1) == y).sum()
-            if self.step % self.step_interval == 0:
+            if step_event_due(self.step, self.step_interval):
                 mean_loss = self.close_window()
                 if diverged(mean_loss, self.initial_loss):
                     message = divergence_advice(self.spec, mean_loss, self.initial_loss)
