@@ -1,5 +1,6 @@
 """All configuration in one place, read from `PLAYGROUND_*` environment variables."""
 
+import glob
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -35,8 +36,20 @@ class Settings(BaseSettings):
     queue_limit: int = Field(100, ge=1, le=10_000, description="runs that may wait; more are refused (429)")
     database_url: str = Field("", description="SQLAlchemy URL of the run store; empty: SQLite in data_dir")
 
+    def gpu_count(self) -> int:
+        """NVIDIA GPUs on this machine, counted without importing torch (the web process never does)."""
+        if self.device not in ("auto", "cuda"):
+            return 0
+        return len(glob.glob("/dev/nvidia[0-9]*"))
+
     def worker_count(self) -> int:
-        return self.workers or max(1, (os.cpu_count() or 2) // 2)
+        """One worker per GPU, else one per two CPU cores, unless PLAYGROUND_WORKERS says otherwise."""
+        return self.workers or self.gpu_count() or max(1, (os.cpu_count() or 2) // 2)
+
+    def worker_device(self, worker_number: int) -> str:
+        """Spread the workers over the GPUs; on CPU-only machines every worker uses the setting as is."""
+        gpus = self.gpu_count()
+        return f"cuda:{worker_number % gpus}" if gpus else self.device
 
     def threads_per_worker(self) -> int:
         return self.worker_threads or max(1, (os.cpu_count() or 1) // self.worker_count())

@@ -8,7 +8,6 @@ workers' pipes and process sentinels and hands what it sees to the loop.
 import asyncio
 import contextlib
 import ctypes
-import itertools
 import multiprocessing
 import threading
 from collections import deque
@@ -39,14 +38,19 @@ class Worker:
 
 class LocalPool:
     def __init__(
-        self, size: int, data_dir: str, device: str, threads: int, on_event: OnEvent, on_state: OnState
+        self,
+        size: int,
+        data_dir: str,
+        device_for: Callable[[int], str],
+        threads: int,
+        on_event: OnEvent,
+        on_state: OnState,
     ):
-        self.size, self.data_dir, self.device, self.threads = size, data_dir, device, threads
+        self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
         self.on_event, self.on_state = on_event, on_state
         self.pending: deque[tuple[str, dict]] = deque()
         self.workers: list[Worker] = []
         self._context = multiprocessing.get_context("spawn")
-        self._numbers = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self.start_failures = 0  # workers in a row that died before they were ready
@@ -54,7 +58,7 @@ class LocalPool:
     # --- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.workers = [self._spawn() for _ in range(self.size)]
+        self.workers = [self._spawn(number) for number in range(self.size)]
         threading.Thread(target=self._read_forever, name="pool-reader", daemon=True).start()
 
     def close(self) -> None:
@@ -68,20 +72,21 @@ class LocalPool:
             if worker.process.is_alive():
                 worker.process.kill()
 
-    def _spawn(self) -> Worker:
+    def _spawn(self, number: int) -> Worker:
+        """Worker `number` (0, 1, ...) keeps its number, and so its GPU, across replacements."""
         jobs_out, jobs_in = self._context.Pipe(duplex=False)
         messages_out, messages_in = self._context.Pipe(duplex=False)
         stop_flag = self._context.Value(ctypes.c_bool, False, lock=False)
         process = self._context.Process(
             target=worker_main,
-            args=(jobs_out, messages_in, stop_flag, self.data_dir, self.device, self.threads),
+            args=(jobs_out, messages_in, stop_flag, self.data_dir, self.device_for(number), self.threads),
             name="d2l-worker",
             daemon=True,
         )
         process.start()
         jobs_out.close()
         messages_in.close()
-        return Worker(next(self._numbers), process, jobs_in, messages_out, stop_flag)
+        return Worker(number, process, jobs_in, messages_out, stop_flag)
 
     # --- queue ------------------------------------------------------------------------------------
     def submit(self, run_id: str, raw_spec: dict) -> None:
@@ -191,11 +196,11 @@ class LocalPool:
                         "no training worker could start on this server; its log says why",
                     )
         delay = min(30.0, 0.5 * 2**self.start_failures) if self.start_failures else 0.0
-        self._loop.call_later(delay, self._replace)
+        self._loop.call_later(delay, self._replace, worker.number)
 
-    def _replace(self) -> None:
+    def _replace(self, number: int) -> None:
         if not self._closing:
-            self.workers.append(self._spawn())
+            self.workers.append(self._spawn(number))
 
     def _fail(self, run_id: str, message: str) -> None:
         self.on_event(run_id, {"type": "finished", "status": "failed", "message": message, "epochs_done": 0})

@@ -38,7 +38,7 @@ class RunService:
         self.pool = LocalPool(
             settings.worker_count(),
             str(settings.data_dir),
-            settings.device,
+            settings.worker_device,
             settings.threads_per_worker(),
             self._on_event,
             self._on_state,
