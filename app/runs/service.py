@@ -57,9 +57,10 @@ class RunService:
     def submit(self, spec: dict) -> RunState:
         """Queue a validated spec (as a dict); raise QueueFull when the queue is at its limit."""
         if len(self.pool.pending) >= self.settings.queue_limit:
+            waiting = len(self.pool.pending)
             raise QueueFull(
-                f"{len(self.pool.pending)} runs are already waiting, the most this server "
-                "allows; try again in a minute"
+                f"{waiting} {'run is' if waiting == 1 else 'runs are'} already waiting, the most this "
+                "server allows; try again in a minute"
             )
         run = RunState(id=secrets.token_hex(6), spec=spec, log=EventLog(self.encode))
         self.runs[run.id] = run

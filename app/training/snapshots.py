@@ -16,7 +16,7 @@ PREVIEW_POINTS = 300
 
 
 def rounded(tensor: torch.Tensor, digits: int = 4) -> list:
-    return torch.round(tensor.float().cpu(), decimals=digits).tolist()
+    return torch.round(tensor.double().cpu(), decimals=digits).tolist()  # float64: short decimals in JSON
 
 
 def grid_extent(dataset: Dataset) -> list[float]:

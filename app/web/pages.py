@@ -1,5 +1,443 @@
-"""HTML pages and fragments (placeholder; being written)."""
+"""HTML pages and the fragments htmx swaps in: home, the playgrounds, a run's live panel, the runs list.
 
-from fastapi import APIRouter
+Every route renders a template; the browser's JavaScript only draws charts and pictures. The settings of
+a playground live in its URL query, so a copied link restores them.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, get_args
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from app.runs.service import FINISHED, QueueFull, RunService, RunState
+from app.training.specs import SPEC_CLASSES, Activation, ClassificationDataset, SpecError, parse_spec
+
+from .templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+COMPARE_MIN, COMPARE_MAX = 2, 8
+RUNS_LISTED = 100
+LOG_LR_MIN, LOG_LR_MAX = -4, 1  # the learning-rate slider: 1e-4 .. 10
+
+
+@dataclass(frozen=True)
+class Model:
+    key: str
+    title: str
+    goal: str
+    controls: tuple[str, ...]
+
+
+COMMON = ("lr", "batch_size", "epochs", "impl", "seed", "skip_zero_grad")
+MODELS = {
+    "linreg": Model(
+        "linreg",
+        "Linear regression",
+        "Watch minibatch SGD recover the weights that made the data: the learned w and b walk toward "
+        "the true ones. Then see what a learning rate that is too large, or one broadcasting slip, does.",
+        (*COMMON, "true_w", "broadcast_bug"),
+    ),
+    "softmax": Model(
+        "softmax",
+        "Softmax regression",
+        "Turn scores into class probabilities and train them with cross-entropy. On the 2-D sets the "
+        "boundaries are straight lines; on images each class's weights become a picture you can read.",
+        (*COMMON, "dataset", "init_std", "naive_softmax"),
+    ),
+    "mlp": Model(
+        "mlp",
+        "Multilayer perceptron",
+        "Add a hidden layer and a nonlinearity and the boundary can bend: train on spiral or xor, which "
+        "softmax cannot separate, and see what width, depth and the activation change.",
+        (*COMMON, "dataset", "init_std", "hidden_units", "hidden_layers", "activation", "naive_softmax"),
+    ),
+}
+
+PITFALLS = {
+    "broadcast_bug": "Squared loss with y.view(-1) against (n, 1) predictions: broadcasting makes an "
+    "n-by-n matrix and the model learns the wrong thing.",
+    "skip_zero_grad": "Never clear .grad between steps: gradients pile up, the steps keep growing and "
+    "training goes wrong.",
+    "naive_softmax": "exp(o) / sum exp(o) without subtracting the largest score first: big scores "
+    "overflow to inf and the loss turns into NaN (scratch implementation only).",
+}
+BOOL_FIELDS = frozenset(PITFALLS)
+TRUE_W = {"book": [2.0, -3.4], "line": [2.0]}
+TRUE_W_LABELS = {"book": "2 features (the book)", "line": "1 feature (draw the line)"}
+DATASET_LABELS = {
+    "auto": "auto (Fashion-MNIST if downloaded, else digits)",
+    "fashion-mnist": "Fashion-MNIST (28x28 clothes)",
+    "digits": "digits (8x8 handwritten, built in)",
+    "blobs": "blobs (3 clusters, 2-D)",
+    "spiral": "spiral (3 arms, 2-D)",
+    "circles": "circles (2 rings, 2-D)",
+    "xor": "xor (4 quadrants, 2-D)",
+}
+ACTIVATIONS = get_args(Activation)
+# How a setting is named in a legend or summary; "" means the value alone says it (e.g. "concise").
+SHORT_NAMES = {
+    "model": "",
+    "dataset": "",
+    "true_w": "",
+    "impl": "",
+    "lr": "lr",
+    "batch_size": "batch",
+    "epochs": "epochs",
+    "hidden_units": "hidden",
+    "hidden_layers": "layers",
+    "activation": "",
+    "init_std": "init std",
+    "weight_decay": "weight decay",
+    "seed": "seed",
+    "skip_zero_grad": "skip_zero_grad",
+    "broadcast_bug": "broadcast_bug",
+    "naive_softmax": "naive_softmax",
+}
+
+
+# --- settings: URL query and form fields <-> run spec -------------------------------------------------
+def raw_spec(model: Model, values) -> tuple[dict, list[str]]:
+    """Form or query strings as a spec dict for parse_spec, plus problems found on the way."""
+    raw: dict = {"model": model.key}
+    problems = []
+    for name in model.controls:
+        value = values.get(name)
+        if name in BOOL_FIELDS:
+            raw[name] = str(value or "").lower() in ("on", "true", "1", "yes")
+        elif value is None:
+            continue
+        elif name == "true_w":
+            if value in TRUE_W:
+                raw[name] = TRUE_W[value]
+            else:
+                problems.append(f"true_w: choose {' or '.join(TRUE_W)} (got {value!r})")
+        else:
+            raw[name] = str(value).strip()
+    return raw, problems
+
+
+def spec_from_query(model: Model, query) -> tuple[BaseModel, list[str]]:
+    """The settings a link asks for; each invalid one falls back to its default with a notice."""
+    raw, notices = raw_spec(model, query)
+    kept = {"model": model.key}
+    for name, value in raw.items():
+        try:
+            parse_spec({"model": model.key, name: value})
+            kept[name] = value
+        except SpecError as error:
+            notices.extend(error.problems)
+    try:
+        return parse_spec(kept), notices
+    except SpecError as error:  # a rule across settings (naive_softmax needs scratch)
+        notices.extend(error.problems)
+        kept.pop("naive_softmax", None)
+        try:
+            return parse_spec(kept), notices
+        except SpecError:
+            return parse_spec({"model": model.key}), notices
+
+
+def field_bounds(spec_class: type[BaseModel], name: str) -> dict:
+    """min, max and step for an <input type=number>, from the spec's field metadata."""
+    field = spec_class.model_fields[name]
+    bounds: dict = {"step": "1" if field.annotation is int else "any"}
+    for rule in field.metadata:
+        for attr in ("ge", "gt"):
+            if getattr(rule, attr, None) is not None:
+                bounds["min"] = getattr(rule, attr)
+        for attr in ("le", "lt"):
+            if getattr(rule, attr, None) is not None:
+                bounds["max"] = getattr(rule, attr)
+    bounds["help"] = field.description or ""
+    return bounds
+
+
+def controls_of(model: Model, spec: BaseModel) -> dict:
+    spec_class = SPEC_CLASSES[model.key]
+    controls = {}
+    for name in model.controls:
+        control = field_bounds(spec_class, name) if name != "true_w" else {"help": ""}
+        control["value"] = getattr(spec, name)
+        controls[name] = control
+    if "true_w" in controls:
+        controls["true_w"]["value"] = "line" if len(spec.true_w) == 1 else "book"
+    controls["lr"]["log10"] = round(min(max(math.log10(spec.lr), LOG_LR_MIN), LOG_LR_MAX), 2)
+    return controls
+
+
+def play_query(spec: dict) -> str:
+    """The playground URL query that sets up `spec` again."""
+    model = MODELS.get(spec.get("model"))
+    pairs = []
+    for name in model.controls if model else ():
+        value = spec.get(name)
+        if name == "true_w":
+            pairs.append((name, "line" if len(value or []) == 1 else "book"))
+        elif name in BOOL_FIELDS:
+            pairs += [(name, "on")] if value else []
+        elif value is not None:
+            pairs.append((name, format_value(name, value)))
+    return urlencode(pairs)
+
+
+# --- words and numbers for the templates ---------------------------------------------------------------
+def format_value(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name == "true_w":
+        return "1 feature" if len(value) == 1 else f"{len(value)} features"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def setting(name: str, value) -> str:
+    short = SHORT_NAMES.get(name, name)
+    text = format_value(name, value)
+    return f"{short} {text}".strip() if short else text
+
+
+def summary(spec: dict) -> list[str]:
+    """The settings a learner changes most, as short phrases."""
+    parts = [spec.get("model", "?")]
+    if spec.get("model") == "linreg":
+        parts.append(setting("true_w", spec.get("true_w", [0, 0])))
+    else:
+        parts.append(str(spec.get("dataset", "")))
+    if spec.get("model") == "mlp":
+        layers = spec.get("hidden_layers", 1)
+        parts.append(f"hidden {spec.get('hidden_units')}" + (f"x{layers}" if layers > 1 else ""))
+        parts.append(str(spec.get("activation", "")))
+    for name in ("lr", "batch_size", "epochs", "impl"):
+        if name in spec:
+            parts.append(setting(name, spec[name]))
+    parts += [name for name in PITFALLS if spec.get(name)]
+    return parts
+
+
+def differing(specs: list[dict]) -> list[str]:
+    """The settings that every spec has but not with the same value, in a reading order.
+
+    A setting only some models have (hidden_units, true_w) is implied by the model, which differs then.
+    """
+    shared = set.intersection(*(set(spec) for spec in specs)) if specs else set()
+    names = [n for n in SHORT_NAMES if n in shared] + sorted(shared - set(SHORT_NAMES))
+    return [n for n in names if len({repr(spec[n]) for spec in specs}) > 1]
+
+
+def legend_labels(runs: list[RunState]) -> list[str]:
+    names = differing([run.spec for run in runs])
+    labels = [", ".join(setting(n, run.spec[n]) for n in names if n in run.spec) for run in runs]
+    if len(set(labels)) < len(labels) or not all(labels):
+        pairs = zip(labels, runs, strict=True)
+        labels = [f"{label} ({run.id})" if label else f"run {run.id}" for label, run in pairs]
+    return labels
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def final_result(run: RunState) -> str:
+    """One line on how a finished run ended (the JavaScript writes the same line when it ends live)."""
+    if run.status not in FINISHED:
+        return ""
+    last = run.epochs[-1] if run.epochs else None
+    if run.status != "done" or last is None:
+        finished = next((e.event for e in reversed(run.log.entries) if e.event["type"] == "finished"), {})
+        message = finished.get("message", "")
+        return f"{run.status}: {message}" if message else run.status
+    if last.get("test_acc") is not None:
+        text = f"Final test accuracy {last['test_acc']:.1%}"
+        if last.get("train_acc") is not None:
+            text += f" (train {last['train_acc']:.1%})"
+    else:
+        text = f"Final test loss {last['test_loss']:.3g} (train {last['train_loss']:.3g})"
+    return f"{text} after {last['epoch']} epochs."
+
+
+def status_event(request: Request, run: RunState) -> dict:
+    """What the status line says now: the last started/finished event, or where the run waits."""
+    events = [e.event for e in run.log.entries if e.event["type"] in ("started", "finished")]
+    if events:
+        return events[-1]
+    if run.status == "queued":
+        return {"type": "queued", "run_id": run.id, "position": runs_of(request).position(run.id)}
+    return {"type": "starting"}
+
+
+def runs_of(request: Request) -> RunService:
+    return request.app.state.runs
+
+
+def page(request: Request, name: str, status_code: int = 200, headers: dict | None = None, **context):
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
+
+
+def not_found(request: Request, message: str) -> HTMLResponse:
+    return page(request, "error.html", 404, title="Not found", message=message)
+
+
+def refused(request: Request, status_code: int, title: str, problems: list[str]) -> HTMLResponse:
+    """A message shown next to the Train button; the run panel below it stays as it was."""
+    headers = {"HX-Retarget": "#form-problems", "HX-Reswap": "innerHTML"}
+    return page(request, "fragments/refused.html", status_code, headers, title=title, problems=problems)
+
+
+def panel_context(request: Request, run: RunState) -> dict:
+    return {
+        "run": run,
+        "model": MODELS.get(run.spec.get("model")),
+        "summary": summary(run.spec),
+        "status_event": status_event(request, run),
+        "final_result": final_result(run),
+        "finished": run.status in FINISHED,
+        "play_query": play_query(run.spec),
+    }
+
+
+# --- routes -------------------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request):
+    return page(request, "home.html", models=MODELS.values())
+
+
+@router.get("/play/{model_key}", response_class=HTMLResponse)
+async def playground(request: Request, model_key: str):
+    model = MODELS.get(model_key)
+    if model is None:
+        return not_found(request, f"There is no playground called {model_key!r}.")
+    spec, notices = spec_from_query(model, request.query_params)
+    return page(
+        request,
+        "play.html",
+        model=model,
+        controls=controls_of(model, spec),
+        notices=notices,
+        pitfalls=PITFALLS,
+        datasets=[(d, DATASET_LABELS.get(d, d)) for d in get_args(ClassificationDataset)],
+        true_w_choices=TRUE_W_LABELS,
+        activations=ACTIVATIONS,
+    )
+
+
+@router.post("/play/{model_key}/runs", response_class=HTMLResponse)
+async def start_run(request: Request, model_key: str):
+    model = MODELS.get(model_key)
+    if model is None:
+        return not_found(request, f"There is no playground called {model_key!r}.")
+    raw, problems = raw_spec(model, await request.form())
+    try:
+        spec = parse_spec(raw)
+    except SpecError as error:
+        problems += error.problems
+    if problems:
+        return refused(request, 422, "Please fix these settings", problems)
+    try:
+        run = runs_of(request).submit(spec.model_dump())
+    except QueueFull as error:
+        return refused(request, 429, "The server is busy", [str(error)])
+    return page(request, "fragments/train_response.html", **panel_context(request, run))
+
+
+@router.get("/play/runs/{run_id}/status", response_class=HTMLResponse)
+async def run_status(request: Request, run_id: str):
+    run = runs_of(request).get(run_id)
+    event = status_event(request, run) if run else {"type": "unknown"}
+    return page(request, "fragments/status.html", event=event)
+
+
+@router.post("/play/runs/{run_id}/cancel", response_class=HTMLResponse)
+async def cancel_run(request: Request, run_id: str):
+    service = runs_of(request)
+    run = service.get(run_id)
+    if run is None:
+        return page(request, "fragments/status.html", event={"type": "unknown"})
+    if run.status not in FINISHED:
+        service.cancel(run_id)  # a queued run ends at once; a running one stops between two steps
+    if run.status not in FINISHED:
+        return page(request, "fragments/status.html", event={"type": "cancelling"})
+    return page(request, "fragments/status.html", event=status_event(request, run))
+
+
+@router.get("/runs", response_class=HTMLResponse)
+async def runs_page(request: Request):
+    rows = runs_of(request).store.recent(RUNS_LISTED)
+    listed = [
+        {
+            "id": row.id,
+            "model": row.model,
+            "title": MODELS[row.model].title if row.model in MODELS else row.model,
+            "summary": summary(row.spec)[1:],
+            "status": row.status,
+            "final": row.final or {},
+            "created": row.created_at,
+            "ago": ago(row.created_at),
+        }
+        for row in rows
+    ]
+    return page(request, "runs.html", runs=listed, compare_min=COMPARE_MIN, compare_max=COMPARE_MAX)
+
+
+@router.get("/runs/compare", response_class=HTMLResponse)
+async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = None):
+    ids = list(dict.fromkeys(i.strip() for i in ids or [] if i.strip()))
+    if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
+        message = (
+            f"Choose between {COMPARE_MIN} and {COMPARE_MAX} runs to compare; you chose {len(ids)}. "
+            "Tick their boxes in the runs list."
+        )
+        return page(request, "error.html", 400, title="Cannot compare", message=message)
+    service = runs_of(request)
+    runs = [service.get(i) for i in ids]
+    unknown = [i for i, run in zip(ids, runs, strict=True) if run is None]
+    if unknown:
+        return not_found(request, f"No run with id {', '.join(unknown)}.")
+    labels = legend_labels(runs)
+    series = [curves(run, label) for run, label in zip(runs, labels, strict=True)]
+    return page(
+        request,
+        "compare.html",
+        series=series,
+        runs=list(zip(runs, labels, strict=True)),
+        summaries=[summary(run.spec) for run in runs],
+    )
+
+
+def curves(run: RunState, label: str) -> dict:
+    """The loss per step and the test metrics per epoch of one run, for the compare charts."""
+    events = [entry.event for entry in run.log.entries]
+    started = next((e for e in events if e["type"] == "started"), None)
+    epochs = [[0, started.get("initial_test_acc"), started.get("initial_test_loss")]] if started else []
+    epochs += [[e["epoch"], e.get("test_acc"), e["test_loss"]] for e in events if e["type"] == "epoch"]
+    return {
+        "id": run.id,
+        "label": label,
+        "status": run.status,
+        "steps_per_epoch": started["steps_per_epoch"] if started else None,
+        "steps": [[e["step"], e["loss"]] for e in events if e["type"] == "step"],
+        "epochs": epochs,
+    }
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+async def run_page(request: Request, run_id: str):
+    run = runs_of(request).get(run_id)
+    if run is None:
+        return not_found(request, f"No run with id {run_id!r}.")
+    return page(request, "run.html", **panel_context(request, run))

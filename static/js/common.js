@@ -1,0 +1,76 @@
+/* Shared by the pages: colours, number formatting and a uPlot chart that follows its box's width. */
+(function () {
+  "use strict";
+
+  // Okabe-Ito colours: told apart by most colour-blind readers and on a washed-out projector.
+  const PALETTE = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#7f6a00", "#000000",
+    "#999999", "#882255"];
+
+  function fmt(x, digits) {
+    if (x === null || x === undefined || Number.isNaN(x)) return "–";
+    const abs = Math.abs(Number(x));
+    const text = abs !== 0 && (abs < 1e-4 || abs >= 1e6)
+      ? Number(x).toExponential((digits || 3) - 1)
+      : Number(x).toPrecision(digits || 3);
+    const parts = text.split("e");
+    if (parts[0].includes(".")) parts[0] = parts[0].replace(/0+$/, "").replace(/\.$/, "");
+    return parts.join("e");
+  }
+
+  function pct(x) {
+    return x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%";
+  }
+
+  function chartWidth(box) {
+    return Math.max(220, Math.floor(box.clientWidth || 320));
+  }
+
+  /* A line chart in `box`.
+     spec: {xLabel, yLabel, series: [{label, color, points, dash}], logY, yRange: [min, max] | null, height} */
+  function lineChart(box, spec, data) {
+    const height = spec.height || 260;
+    const yScale = spec.logY ? { distr: 3 } : {};
+    if (!spec.logY && spec.yRange) yScale.range = spec.yRange;
+    if (!spec.logY && !spec.yRange) yScale.range = (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1];
+    const opts = {
+      width: chartWidth(box),
+      height: height,
+      scales: { x: { time: false }, y: yScale },
+      axes: [
+        { label: spec.xLabel, labelSize: 24, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
+        { label: spec.yLabel, labelSize: 24, size: 64, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
+      ],
+      legend: { show: true, live: true },
+      cursor: { drag: { x: true, y: false } },
+      series: [{ label: spec.xLabel }].concat(spec.series.map((s, i) => ({
+        label: s.label,
+        stroke: s.color || PALETTE[i % PALETTE.length],
+        width: 2.5,
+        dash: s.dash,
+        spanGaps: true,
+        points: { show: s.points === undefined ? false : s.points, size: 7 },
+        value: (u, v) => (v === null || v === undefined ? "–" : fmt(v, 4)),
+      }))),
+    };
+    const chart = new uPlot(opts, data, box);
+    const observer = new ResizeObserver(() => {
+      if (!document.body.contains(box)) { observer.disconnect(); return; }
+      const width = chartWidth(box);
+      if (width !== chart.width) chart.setSize({ width: width, height: height });
+    });
+    observer.observe(box);
+    chart.stopFollowing = () => observer.disconnect();
+    return chart;
+  }
+
+  /* Positive values only (a log axis cannot show zero or less). */
+  function positive(values) {
+    return values.map((v) => (v === null || v === undefined ? v : Math.max(v, 1e-12)));
+  }
+
+  function fixed(x) {
+    return x === null || x === undefined ? "–" : Number(x).toFixed(3);
+  }
+
+  window.pg = { fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive };
+})();

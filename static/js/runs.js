@@ -1,0 +1,84 @@
+/* The runs list (the Compare button) and the compare page (overlaid curves). */
+(function () {
+  "use strict";
+
+  function setUpList() {
+    const form = document.getElementById("compare-form");
+    if (!form) return;
+    const min = Number(form.dataset.min);
+    const max = Number(form.dataset.max);
+    const button = document.getElementById("compare");
+    const hint = document.getElementById("compare-hint");
+    function update() {
+      const chosen = form.querySelectorAll("input[name=ids]:checked").length;
+      button.disabled = chosen < min || chosen > max;
+      hint.textContent = chosen > max
+        ? chosen + " selected: at most " + max + " can be compared."
+        : chosen + " selected; choose " + min + " to " + max + " runs.";
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
+  function setUpCompare() {
+    const dataNode = document.getElementById("compare-data");
+    if (!dataNode) return;
+    const runs = JSON.parse(dataNode.textContent);
+    const P = window.pg.PALETTE;
+    const colour = (i) => P[i % P.length];
+    document.querySelectorAll(".swatch[data-series]").forEach((node) => {
+      node.style.background = colour(Number(node.dataset.series));
+    });
+
+    const xSelect = document.getElementById("compare-x");
+    const logBox = document.getElementById("compare-log-y");
+    const lossBox = document.getElementById("compare-chart");
+    const accBox = document.getElementById("compare-acc-chart");
+    const useAcc = runs.some((run) => run.epochs.some((row) => row[1] !== null && row[1] !== undefined));
+    document.getElementById("compare-acc-title").textContent = useAcc ? "Test accuracy per epoch" : "Test loss per epoch";
+    const series = runs.map((run, i) => ({ label: run.label, color: colour(i) }));
+    let lossChart = null;
+    let accChart = null;
+
+    function lossData() {
+      const byEpoch = xSelect.value === "epoch";
+      const tables = runs.map((run) => {
+        const per = run.steps_per_epoch || 1;
+        const xs = run.steps.map((row) => (byEpoch ? Number((row[0] / per).toFixed(6)) : row[0]));
+        const ys = run.steps.map((row) => row[1]);
+        return [xs, logBox.checked ? window.pg.positive(ys) : ys];
+      });
+      return tables.length ? uPlot.join(tables) : [[]];
+    }
+
+    function accData() {
+      const column = useAcc ? 1 : 2;
+      const tables = runs.map((run) => {
+        const ys = run.epochs.map((row) => row[column]);
+        return [run.epochs.map((row) => row[0]), !useAcc && logBox.checked ? window.pg.positive(ys) : ys];
+      });
+      return uPlot.join(tables);
+    }
+
+    function draw() {
+      if (lossChart) { lossChart.stopFollowing(); lossChart.destroy(); }
+      if (accChart) { accChart.stopFollowing(); accChart.destroy(); }
+      lossChart = window.pg.lineChart(lossBox, {
+        xLabel: xSelect.value === "epoch" ? "epoch" : "step", yLabel: "training loss",
+        logY: logBox.checked, series: series, height: 340,
+      }, lossData());
+      accChart = window.pg.lineChart(accBox, {
+        xLabel: "epoch", yLabel: useAcc ? "test accuracy" : "test loss",
+        logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 300,
+        series: series.map((s) => Object.assign({ points: true }, s)),
+      }, accData());
+    }
+    xSelect.addEventListener("change", draw);
+    logBox.addEventListener("change", draw);
+    draw();
+  }
+
+  function setUp() { setUpList(); setUpCompare(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
+  else setUp();
+})();

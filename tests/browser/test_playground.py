@@ -1,0 +1,86 @@
+"""A learner's path through the playground, in a real browser."""
+
+import math
+import re
+from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import expect
+
+
+def set_log_slider(page, lr):
+    """Set the log slider as a drag ends: a new value, then input and change events."""
+    page.locator("#lr-slider").evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true}));"
+        " el.dispatchEvent(new Event('change', {bubbles: true})); }",
+        str(math.log10(lr)),
+    )
+
+
+def test_train_shows_the_curve_the_epoch_rows_and_the_result(page):
+    page.goto("/play/softmax?dataset=digits&batch_size=32&epochs=4")
+    set_log_slider(page, 0.3)
+    expect(page.locator("#lr-value")).to_contain_text("0.3")
+    page.locator("#train").click()
+    expect(page.locator("#epoch-rows tr")).to_have_count(4, timeout=60_000)
+    expect(page.locator("#final-result")).to_contain_text(re.compile(r"Final test accuracy \d+(\.\d)?%"))
+    assert page.evaluate("window.playground.points") > 5
+    assert page.locator("#loss-chart canvas").count() >= 1
+    test_acc = page.locator("#epoch-rows tr").last.locator("td").nth(3).inner_text()  # e.g. "94.4%"
+    assert float(test_acc.rstrip("%")) > 85
+
+
+def test_cancel_stops_a_run(page):
+    page.goto("/play/mlp?dataset=digits&batch_size=8&epochs=50&hidden_units=512")
+    page.locator("#train").click()
+    expect(page.locator("#status")).to_contain_text("running", timeout=30_000)
+    page.wait_for_function("window.playground.points > 2")
+    page.locator("#cancel").click()
+    expect(page.locator("#status")).to_contain_text("cancelled", timeout=30_000)
+    assert page.locator("#epoch-rows tr").count() < 50
+
+
+def test_a_copied_link_restores_every_control(page):
+    page.goto("/play/mlp")
+    page.locator("#f-hidden_units").fill("64")
+    page.locator("#f-hidden_layers").fill("2")
+    page.locator("#f-activation").select_option("tanh")
+    page.locator("#f-epochs").fill("7")
+    set_log_slider(page, 0.05)
+    page.locator("#copy-link").click()
+    link = page.evaluate("navigator.clipboard.readText()")
+    query = parse_qs(urlparse(link).query)
+    assert query["hidden_units"] == ["64"] and query["activation"] == ["tanh"] and query["epochs"] == ["7"]
+    page.goto(link)
+    expect(page.locator("#f-hidden_units")).to_have_value("64")
+    expect(page.locator("#f-hidden_layers")).to_have_value("2")
+    expect(page.locator("#f-activation")).to_have_value("tanh")
+    expect(page.locator("#f-epochs")).to_have_value("7")
+    expect(page.locator("#lr-value")).to_contain_text("0.05")
+
+
+def test_a_bad_value_shows_what_to_change(page):
+    page.goto("/play/linreg")
+    page.locator("#f-batch_size").evaluate("el => { el.removeAttribute('max'); el.value = '100000'; }")
+    page.locator("#train").click()
+    expect(page.get_by_text(re.compile("batch_size: must be between 1 and 8192"))).to_be_visible()
+
+
+def test_the_runs_page_overlays_two_runs(page, server):
+    ids = []
+    for lr in (0.01, 0.5):
+        run = server.client.post(
+            "/api/runs", json={"model": "softmax", "dataset": "blobs", "lr": lr, "epochs": 3}
+        )
+        ids.append(run.json()["id"])
+    for run_id in ids:
+        with server.client.stream("GET", f"/api/runs/{run_id}/events") as response:
+            for _ in response.iter_lines():
+                pass
+    page.goto("/runs")
+    for run_id in ids:
+        page.locator(f"input[type=checkbox][value='{run_id}']").check()
+    page.get_by_role("button", name=re.compile("compare", re.I)).click()
+    expect(page.locator("#compare-chart")).to_be_visible()
+    legend = page.locator("#compare-chart .u-legend").first
+    expect(legend).to_contain_text("0.01")
+    expect(legend).to_contain_text("0.5")
