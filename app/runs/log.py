@@ -45,12 +45,13 @@ class EventLog:
         return self.entries[max(seq, 0) :]
 
     async def follow(self, after: int = 0) -> AsyncIterator[bytes]:
-        """Every entry with a sequence number above `after`, then each new one, until the run finishes."""
+        """The encoded entries above `after`, then each new batch, until the run finishes."""
         while True:
             changed = self._changed
-            for entry in self.entries[max(after, 0) :]:
-                after = entry.seq
-                yield entry.encoded
+            pending = self.entries[max(after, 0) :]
+            if pending:  # a viewer that fell behind catches up in one write, not one per event
+                after = pending[-1].seq
+                yield b"".join(entry.encoded for entry in pending)
             if self.closed:
                 return
             await changed.wait()

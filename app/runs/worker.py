@@ -28,6 +28,9 @@ def worker_main(jobs, messages, stop_flag, data_dir: str, device: str, threads: 
     # Ctrl-C and SIGTERM reach the whole process group; the server decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Below the web process in priority: training still gets every idle cycle, but the event loop
+    # that streams to hundreds of viewers is never starved (bench/stream.py measures the effect).
+    os.nice(10)
     torch.set_num_threads(threads)
     warm_up()
     messages.send((READY, None, os.getpid()))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, get_args
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
@@ -364,15 +364,16 @@ async def run_status(request: Request, run_id: str):
 
 @router.post("/play/runs/{run_id}/cancel", response_class=HTMLResponse)
 async def cancel_run(request: Request, run_id: str):
+    """Ask the run to stop and disable the button. The status line is left to the event stream, which
+    says `cancelled` when the worker stops: a reply here could arrive after that and overwrite it."""
     service = runs_of(request)
     run = service.get(run_id)
     if run is None:
-        return page(request, "fragments/status.html", event={"type": "unknown"})
+        raise HTTPException(404, f"no run with id {run_id!r}")
     if run.status not in FINISHED:
         service.cancel(run_id)  # a queued run ends at once; a running one stops between two steps
-    if run.status not in FINISHED:
-        return page(request, "fragments/status.html", event={"type": "cancelling"})
-    return page(request, "fragments/status.html", event=status_event(request, run))
+    label = "Cancelling…" if run.status not in FINISHED else "Finished"
+    return HTMLResponse(f'<button type="button" id="cancel" class="danger" disabled>{label}</button>')
 
 
 @router.get("/runs", response_class=HTMLResponse)

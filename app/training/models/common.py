@@ -22,7 +22,7 @@ def sgd(params: list[torch.Tensor], lr: float, batch_size: int) -> None:
     """Minibatch SGD on a summed loss: dividing by the batch size makes the step lr x the mean gradient."""
     with torch.no_grad():
         for param in params:
-            param -= lr * param.grad / batch_size
+            param.sub_(param.grad, alpha=lr / batch_size)  # param -= lr * grad / batch_size, as one operation
 
 
 def zero_grad(params: list[torch.Tensor]) -> None:

@@ -9,7 +9,8 @@ from .softmax import softmax_cross_entropy
 
 
 def relu(X):
-    return torch.max(X, torch.zeros_like(X))
+    """max(X, 0). The book writes torch.max(X, zeros); clamp is the same function with a cheaper backward."""
+    return X.clamp(min=0)
 
 
 def leaky_relu(X):
