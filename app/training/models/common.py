@@ -1,6 +1,7 @@
 """The few pieces the from-scratch models share: initial weights, the SGD step, the L2 penalty."""
 
 import torch
+from torch import nn
 
 
 def init_layers(
@@ -39,3 +40,29 @@ def l2_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
 def decay_groups(weights: list[torch.Tensor], biases: list[torch.Tensor], weight_decay: float) -> list[dict]:
     """torch.optim parameter groups that decay the weights but not the biases, like l2_penalty."""
     return [{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}]
+
+
+class ConciseModel:
+    """What every torch.nn version shares: `net` computes, `loss` scores each example, `optimizer` steps.
+
+    With a mean-reduced loss, torch.optim.SGD steps lr x the mean gradient: the same step as the scratch
+    `sgd` on a summed loss.
+    """
+
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+
+    def parameters(self):
+        return list(self.net.parameters())
+
+    def forward(self, X):
+        return self.net(X)
+
+    def train_step(self, X, y):
+        out = self.forward(X)
+        l = self.loss(out, y).mean()
+        if not self.spec.skip_zero_grad:
+            self.optimizer.zero_grad()
+        l.backward()
+        self.optimizer.step()
+        return l.detach(), out.detach()

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ..specs import LinRegSpec
-from .common import decay_groups, init_layers, l2_penalty, sgd, zero_grad
+from .common import ConciseModel, decay_groups, init_layers, l2_penalty, sgd, zero_grad
 
 
 def linreg(X, w, b):
@@ -50,7 +50,7 @@ class LinRegScratch:
         return l.detach().mean(), None
 
 
-class LinRegConcise:
+class LinRegConcise(ConciseModel):
     def __init__(self, spec: LinRegSpec, num_inputs: int, generator: torch.Generator, device: torch.device):
         [(w, b)] = init_layers([num_inputs, 1], spec.init_std, generator, device)
         self.net = nn.Linear(num_inputs, 1, device=device)
@@ -63,23 +63,9 @@ class LinRegConcise:
         self.optimizer = torch.optim.SGD(groups, lr=spec.lr)
         self.spec = spec
 
-    def parameters(self):
-        return list(self.net.parameters())
-
     def weights(self):
         return {"w": self.net.weight.detach().T, "b": self.net.bias.detach()}
-
-    def forward(self, X):
-        return self.net(X)
 
     def loss(self, y_hat, y):
         target = y.view(-1) if self.spec.broadcast_bug else y.view(y_hat.shape)
         return self.mse(*torch.broadcast_tensors(y_hat, target)) / 2
-
-    def train_step(self, X, y):
-        l = self.loss(self.forward(X), y).mean()
-        if not self.spec.skip_zero_grad:
-            self.optimizer.zero_grad()
-        l.backward()
-        self.optimizer.step()
-        return l.detach(), None

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ..specs import MLPSpec
-from .common import decay_groups, init_layers, l2_penalty, sgd, zero_grad
+from .common import ConciseModel, decay_groups, init_layers, l2_penalty, sgd, zero_grad
 from .softmax import softmax_cross_entropy
 
 
@@ -74,7 +74,7 @@ class MLPScratch:
         return l.detach().mean(), logits.detach()
 
 
-class MLPConcise:
+class MLPConcise(ConciseModel):
     def __init__(
         self,
         spec: MLPSpec,
@@ -103,23 +103,8 @@ class MLPConcise:
         self.optimizer = torch.optim.SGD(groups, lr=spec.lr)
         self.spec = spec
 
-    def parameters(self):
-        return list(self.net.parameters())
-
     def weights(self):
         return {f"W{i + 1}": linear.weight.detach().T for i, linear in enumerate(self.linears)}
 
-    def forward(self, X):
-        return self.net(X)
-
     def loss(self, logits, y):
         return self.cross_entropy(logits, y)
-
-    def train_step(self, X, y):
-        logits = self.forward(X)
-        l = self.cross_entropy(logits, y).mean()
-        if not self.spec.skip_zero_grad:
-            self.optimizer.zero_grad()
-        l.backward()
-        self.optimizer.step()
-        return l.detach(), logits.detach()

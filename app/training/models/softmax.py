@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ..specs import SoftmaxSpec
-from .common import decay_groups, init_layers, l2_penalty, sgd, zero_grad
+from .common import ConciseModel, decay_groups, init_layers, l2_penalty, sgd, zero_grad
 
 
 def softmax(O):
@@ -75,7 +75,7 @@ class SoftmaxScratch:
         return l.detach().mean(), O.detach()
 
 
-class SoftmaxConcise:
+class SoftmaxConcise(ConciseModel):
     def __init__(
         self,
         spec: SoftmaxSpec,
@@ -95,23 +95,8 @@ class SoftmaxConcise:
         self.optimizer = torch.optim.SGD(groups, lr=spec.lr)
         self.spec = spec
 
-    def parameters(self):
-        return list(self.net.parameters())
-
     def weights(self):
         return {"W": self.linear.weight.detach().T, "b": self.linear.bias.detach()}
 
-    def forward(self, X):
-        return self.net(X)
-
     def loss(self, logits, y):
         return self.cross_entropy(logits, y)
-
-    def train_step(self, X, y):
-        logits = self.forward(X)
-        l = self.cross_entropy(logits, y).mean()
-        if not self.spec.skip_zero_grad:
-            self.optimizer.zero_grad()
-        l.backward()
-        self.optimizer.step()
-        return l.detach(), logits.detach()
