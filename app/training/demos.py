@@ -1,0 +1,410 @@
+"""Small live tensor demos for the exercise pages, computed by real torch on inputs a learner edits.
+
+The web process never imports torch: `run_demo` runs inside the demo worker process
+(app/runs/demo_process.py) and returns JSON-ready data (lists, floats, strings, shapes).
+Inputs are parsed strictly, never evaluated; bad input raises DemoInputError saying what to change.
+
+Accepted input formats:
+- a number: a JSON number or a string such as "3", "-0.5", "1e-3" (no NaN, no infinity);
+- an integer: a JSON integer (or an integral float) or a string of digits, within the demo's bounds;
+- a vector: text with entries separated by spaces, commas, semicolons or newlines ("1 2 3", "1,2,3"),
+  or a JSON list of numbers;
+- a matrix: text with rows separated by ";" or newlines and entries by spaces or commas
+  ("1 2; 3 4", "1,2\\n3,4"), or a JSON list of lists of numbers (a flat list is one row).
+At most 4096 numbers in total per demo. A parameter left out takes the demo's default (the textbook example).
+"""
+
+import inspect
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+MAX_ELEMENTS = 4096
+MAX_TEXT_CHARS = 100_000
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+class DemoInputError(ValueError):
+    """The learner's input cannot be used; the message says what to change."""
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise DemoInputError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        number = float(value) if isinstance(value, float) or abs(value) < 10**300 else math.inf
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise DemoInputError(f"{name}: empty input; enter a number")
+        if not _NUMBER.fullmatch(text):
+            shown = text if len(text) <= 20 else text[:20] + "..."
+            raise DemoInputError(f"{name}: {shown!r} is not a number; use digits like 3, -0.5 or 1e-3")
+        number = float(text)
+    else:
+        raise DemoInputError(f"{name}: expected a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise DemoInputError(f"{name}: NaN and infinity are not accepted; enter a finite number")
+    if abs(number) > FLOAT32_MAX:
+        raise DemoInputError(
+            f"{name}: {number:g} is beyond float32's range (about 3.4e38); use a smaller number"
+        )
+    return number
+
+
+def _integer(value: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool):
+        raise DemoInputError(f"{name}: expected a whole number from {lo} to {hi}, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()) and len(value.strip()) <= 30:
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise DemoInputError(f"{name}: expected a whole number from {lo} to {hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise DemoInputError(f"{name}: {value} is out of range; use a whole number from {lo} to {hi}")
+    return value
+
+
+def _check_size(count: int, name: str) -> None:
+    if count > MAX_ELEMENTS:
+        raise DemoInputError(
+            f"{name}: {count} numbers is too many; the limit is {MAX_ELEMENTS} numbers in total"
+        )
+
+
+def _matrix(value: Any, name: str) -> list[list[float]]:
+    """Rows of numbers: text "1 2; 3 4" or "1,2\\n3,4", a list of lists, or a flat list (one row)."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise DemoInputError(
+                f"{name}: the text is too long; the limit is {MAX_ELEMENTS} numbers in total"
+            )
+        lines = [line.strip() for line in re.split(r"[;\n]", value)]
+        rows: list[Any] = [re.split(r"[\s,]+", line) for line in lines if line]
+    elif isinstance(value, list):
+        rows = value if value and all(isinstance(row, list) for row in value) else [value]
+    else:
+        raise DemoInputError(
+            f"{name}: expected rows of numbers such as '1 2; 3 4', got {type(value).__name__}"
+        )
+    if not rows or not rows[0]:
+        raise DemoInputError(f"{name}: empty input; enter rows of numbers such as '1 2; 3 4'")
+    _check_size(sum(len(row) for row in rows), name)
+    width = len(rows[0])
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            raise DemoInputError(
+                f"{name}: ragged rows; row 1 has {width} numbers but row {index + 1} has {len(row)}. "
+                "Give every row the same number of entries"
+            )
+    return [[_number(entry, name) for entry in row] for row in rows]
+
+
+def _vector(value: Any, name: str) -> list[float]:
+    """Numbers separated by spaces, commas, semicolons or newlines, or a JSON list of numbers."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise DemoInputError(
+                f"{name}: the text is too long; the limit is {MAX_ELEMENTS} numbers in total"
+            )
+        entries: list[Any] = [entry for entry in re.split(r"[\s,;]+", value) if entry]
+    elif isinstance(value, list):
+        entries = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        entries = [value]
+    else:
+        raise DemoInputError(f"{name}: expected numbers such as '1 2 3', got {type(value).__name__}")
+    if not entries:
+        raise DemoInputError(f"{name}: empty input; enter numbers such as '1 2 3'")
+    _check_size(len(entries), name)
+    return [_number(entry, name) for entry in entries]
+
+
+def _same_length(a: list[float], b: list[float], name_a: str, name_b: str) -> None:
+    if len(a) != len(b):
+        raise DemoInputError(
+            f"{name_a} has {len(a)} numbers but {name_b} has {len(b)}; give both the same number of entries"
+        )
+
+
+# ---------------------------------------------------------------- output
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: floats at float32 precision, non-finite floats as "inf", "-inf" or "nan"."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().tolist()
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return float(f"{value:.7g}")
+    return value
+
+
+def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max())
+
+
+def _tensor(values: Any) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
+
+
+# ---------------------------------------------------------------- demos
+
+
+def mm_vs_mul(A: Any = "1 2; 3 4", B: Any = "1 2; 3 4") -> dict:
+    """torch.mm is the matrix product; torch.mul (and *) multiplies element-wise, broadcasting."""
+    a, b = _tensor(_matrix(A, "A")), _tensor(_matrix(B, "B"))
+
+    def attempt(operation: Callable[[], torch.Tensor]) -> dict:
+        try:
+            result = operation()
+        except RuntimeError as error:
+            return {"ok": False, "error": str(error).strip().splitlines()[0]}
+        return {"ok": True, "shape": list(result.shape), "result": _clean(result)}
+
+    return {
+        "shape_A": list(a.shape),
+        "shape_B": list(b.shape),
+        "mm": attempt(lambda: torch.mm(a, b)),
+        "mul": attempt(lambda: torch.mul(a, b)),
+    }
+
+
+def manual_seed(seed: Any = 1, n: Any = 4) -> dict:
+    """Re-seeding repeats the same draws; drawing again without re-seeding gives new numbers."""
+    seed, n = _integer(seed, "seed", 0, 2**32 - 1), _integer(n, "n", 1, 16)
+    generator = torch.Generator()  # local: the process-wide RNG stays untouched
+    generator.manual_seed(seed)
+    seeded_first = torch.rand(n, generator=generator)
+    generator.manual_seed(seed)
+    seeded_second = torch.rand(n, generator=generator)
+    unseeded_first = torch.rand(n, generator=generator)
+    unseeded_second = torch.rand(n, generator=generator)
+    return {
+        "code": f"torch.manual_seed({seed}); torch.rand({n})",
+        "seeded": [_clean(seeded_first), _clean(seeded_second)],
+        "seeded_equal": bool(torch.equal(seeded_first, seeded_second)),
+        "unseeded": [_clean(unseeded_first), _clean(unseeded_second)],
+        "unseeded_equal": bool(torch.equal(unseeded_first, unseeded_second)),
+    }
+
+
+def grad_accumulation(x: Any = "1 2 3", w: Any = 1, calls: Any = 3) -> dict:
+    """backward() adds into .grad: without zeroing the gradient grows 1x, 2x, 3x; zeroed it stays."""
+    xs, w0 = _tensor(_vector(x, "x")), _number(w, "w")
+    calls = _integer(calls, "calls", 1, 10)
+    weight = torch.tensor(w0, requires_grad=True)
+
+    def loss() -> torch.Tensor:
+        return ((weight * xs) ** 2).sum() / 2
+
+    accumulated, zeroed = [], []
+    for _ in range(calls):
+        loss().backward()
+        accumulated.append(_clean(weight.grad.item()))
+    for _ in range(calls):
+        weight.grad.zero_()  # what optimizer.zero_grad() does
+        loss().backward()
+        zeroed.append(_clean(weight.grad.item()))
+    return {
+        "function": "loss = sum((w * x) ** 2) / 2, so dloss/dw = w * sum(x ** 2)",
+        "single_grad": _clean(w0 * float((xs**2).sum())),
+        "without_zero_grad": accumulated,
+        "with_zero_grad": zeroed,
+    }
+
+
+def view_shapes(y: Any = "1 2 3 4", y_hat: Any = None) -> dict:
+    """y.view(-1) is (n,); y_hat (n, 1) minus it broadcasts to (n, n), minus y.view(-1, 1) stays (n, 1)."""
+    ys = _tensor(_vector(y, "y"))
+    n = ys.shape[0]
+    if y_hat is None:  # a perfect prediction: the right loss is 0, the broadcast one is not
+        predicted = ys.clone().view(-1, 1)
+    else:
+        values = _vector(y_hat, "y_hat")
+        _same_length(values, ys.tolist(), "y_hat", "y")
+        predicted = _tensor(values).view(-1, 1)
+    wrong = predicted - ys.view(-1)
+    right = predicted - ys.view(-1, 1)
+    result = {
+        "shapes": {
+            "y": list(ys.shape),
+            "y.view(-1)": list(ys.view(-1).shape),
+            "y.view(-1, 1)": list(ys.view(-1, 1).shape),
+            f"y.view({n}, 1)": list(ys.view(n, 1).shape),
+            "y_hat": list(predicted.shape),
+        },
+        "y_hat - y.view(-1)": {"shape": list(wrong.shape), "loss": _clean(float((wrong**2 / 2).mean()))},
+        "y_hat - y.view(-1, 1)": {"shape": list(right.shape), "loss": _clean(float((right**2 / 2).mean()))},
+    }
+    if n <= 6:
+        result["y_hat - y.view(-1)"]["values"] = _clean(wrong)
+        result["y_hat - y.view(-1, 1)"]["values"] = _clean(right)
+    return result
+
+
+def squared_loss(y_hat: Any = "2.33 1.07 1.23", y: Any = "3.14 0.98 1.32") -> dict:
+    """Per-example (y_hat - y)^2 / 2 and its mean over the batch."""
+    predicted, target = _vector(y_hat, "y_hat"), _vector(y, "y")
+    _same_length(predicted, target, "y_hat", "y")
+    losses = (_tensor(predicted) - _tensor(target)) ** 2 / 2
+    return {
+        "per_example": _clean(losses),
+        "mean": _clean(float(losses.mean())),
+        "mean_without_half": _clean(float((2 * losses).mean())),
+        "sum": _clean(float(losses.sum())),
+    }
+
+
+def gather_accuracy(y_hat: Any = "0.1 0.3 0.6; 0.3 0.2 0.5", y: Any = "0 2") -> dict:
+    """gather picks each row's score for its label; accuracy is the mean of argmax == label."""
+    scores = _tensor(_matrix(y_hat, "y_hat"))
+    rows, classes = scores.shape
+    labels = _vector(y, "y")
+    if len(labels) != rows:
+        raise DemoInputError(f"y has {len(labels)} labels but y_hat has {rows} rows; give one label per row")
+    for label in labels:
+        if not label.is_integer() or not 0 <= label < classes:
+            raise DemoInputError(
+                f"y: label {label:g} is not a class index; use whole numbers from 0 to {classes - 1}"
+            )
+    target = torch.tensor([int(label) for label in labels])
+    predicted = scores.argmax(dim=1)
+    correct = predicted == target
+    return {
+        "gathered": _clean(scores.gather(1, target.view(-1, 1))),
+        "argmax": _clean(predicted),
+        "correct": _clean(correct),
+        "accuracy": _clean(float(correct.float().mean())),
+    }
+
+
+def softmax_shift(scores: Any = "1 2 3", c: Any = 99, k: Any = 2) -> dict:
+    """Adding c to every score leaves softmax unchanged; scaling by k sharpens it; naive exp overflows."""
+    x = _tensor(_vector(scores, "scores"))
+    shift, scale = _number(c, "c"), _number(k, "k")
+    if abs(shift) > 1e6 or abs(scale) > 1e3:
+        raise DemoInputError("c must lie within [-1e6, 1e6] and k within [-1000, 1000]")
+    softmax, shifted, scaled = (torch.softmax(v, dim=0) for v in (x, x + shift, scale * x))
+
+    def naive(v: torch.Tensor) -> torch.Tensor:
+        return v.exp() / v.exp().sum()
+
+    def stable(v: torch.Tensor) -> torch.Tensor:
+        return (v - v.max()).exp() / (v - v.max()).exp().sum()
+
+    return {
+        "softmax(x)": _clean(softmax),
+        "softmax(x + c)": _clean(shifted),
+        "shift_max_difference": _clean(_max_diff(softmax, shifted)),
+        "softmax(k * x)": _clean(scaled),
+        "scale_max_difference": _clean(_max_diff(softmax, scaled)),
+        "exp(x)": _clean(x.exp()),
+        "naive": _clean(naive(x)),
+        "naive_finite": bool(torch.isfinite(naive(x)).all()),
+        "stable": _clean(stable(x)),
+        "exp(x + c)": _clean((x + shift).exp()),
+        "naive(x + c)": _clean(naive(x + shift)),
+        "stable(x + c)": _clean(stable(x + shift)),
+    }
+
+
+def activations(lo: Any = -8, hi: Any = 8, points: Any = 81) -> dict:
+    """relu, sigmoid, tanh and their derivatives by autograd, checked against s(1 - s) and 1 - tanh^2."""
+    low, high, count = _number(lo, "lo"), _number(hi, "hi"), _integer(points, "points", 2, 401)
+    if not -20 <= low < high <= 20:
+        raise DemoInputError("lo and hi must satisfy -20 <= lo < hi <= 20")
+    x = torch.linspace(low, high, count, dtype=torch.float64).float().requires_grad_()
+    result: dict[str, Any] = {"x": _clean(x)}
+    grads = {}
+    for name, function in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        values = function(x)
+        values.sum().backward()
+        grads[name] = x.grad.clone()
+        x.grad = None
+        result[name] = _clean(values)
+        result[f"{name}_grad"] = _clean(grads[name])
+    with torch.no_grad():
+        s, t = torch.sigmoid(x), torch.tanh(x)
+        result["check"] = {
+            "sigmoid_grad vs s * (1 - s)": _clean(_max_diff(grads["sigmoid"], s * (1 - s))),
+            "tanh_grad vs 1 - tanh ** 2": _clean(_max_diff(grads["tanh"], 1 - t**2)),
+        }
+    return result
+
+
+def backward_weights(x: Any = "1 2 3", w: Any = "0.1 1 10") -> dict:
+    """y.backward(w) leaves in x.grad the gradient of sum(y * w): a vector-Jacobian product."""
+    xs, ws = _vector(x, "x"), _vector(w, "w")
+    _same_length(xs, ws, "x", "w")
+    weights = _tensor(ws)
+    first = _tensor(xs).requires_grad_()
+    (first**2).backward(weights)
+    second = _tensor(xs).requires_grad_()
+    ((second**2) * weights).sum().backward()
+    return {
+        "function": "y = x ** 2, so x.grad = 2 * x * w",
+        "y.backward(w)": _clean(first.grad),
+        "sum(y * w).backward()": _clean(second.grad),
+        "max_difference": _clean(_max_diff(first.grad, second.grad)),
+    }
+
+
+def data_iter(n: Any = 20, batch_size: Any = 4) -> dict:
+    """Slices of batch_size over n (shuffled) examples; the last batch may be shorter."""
+    count, size = _integer(n, "n", 1, 10000), _integer(batch_size, "batch_size", 1, 10000)
+    starts = list(range(0, count, size))
+    sizes = [min(size, count - start) for start in starts]
+    return {
+        "starts": starts,
+        "sizes": sizes,
+        "batches": len(starts),
+        "last_batch_short": sizes[-1] < size,
+    }
+
+
+DEMOS: dict[str, Callable[..., dict]] = {
+    function.__name__: function
+    for function in (
+        mm_vs_mul,
+        manual_seed,
+        grad_accumulation,
+        view_shapes,
+        squared_loss,
+        gather_accuracy,
+        softmax_shift,
+        activations,
+        backward_weights,
+        data_iter,
+    )
+}
+
+
+def run_demo(name: str, params: dict) -> dict:
+    """The named demo's JSON-ready result; DemoInputError for an unknown name or unusable input."""
+    if not isinstance(name, str) or name not in DEMOS:
+        raise DemoInputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+    if not isinstance(params, dict):
+        raise DemoInputError(f"{name}: parameters must be a mapping of names to values")
+    function = DEMOS[name]
+    accepted = list(inspect.signature(function).parameters)
+    unknown = sorted(str(key) for key in params if key not in accepted)
+    if unknown:
+        raise DemoInputError(f"{name}: unknown parameter(s) {', '.join(unknown)}; use {', '.join(accepted)}")
+    return function(**params)
