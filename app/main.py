@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, pages
+from app.web import api, exercises, pages
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     app.include_router(pages.router)
+    app.include_router(exercises.router)
     return app
 
 

@@ -84,3 +84,22 @@ def test_the_runs_page_overlays_two_runs(page, server):
     legend = page.locator("#compare-chart .u-legend").first
     expect(legend).to_contain_text("0.01")
     expect(legend).to_contain_text("0.5")
+
+
+def test_an_exercise_answered_wrong_then_right_updates_the_feedback_and_score(page):
+    from app.exercises.content import load_sections
+
+    section = load_sections()[0]
+    item = next(i for i in section.items if i.kind == "choice")
+    wrong = next(c.id for c in item.choices if c.id != item.answer)
+    page.goto(f"/exercises/{section.id}?lang=en")
+    expect(page.locator("#score")).to_contain_text(f"0 / {len(section.items)}")
+    article = page.locator(f"#item-{item.id}")
+    article.locator(f"input[value='{wrong}']").check()
+    article.get_by_role("button", name="Check").click()
+    expect(article.locator("[data-verdict]")).to_have_attribute("data-verdict", "wrong")
+    expect(page.locator("#score")).to_contain_text(f"0 / {len(section.items)}")
+    article.locator(f"input[value='{item.answer}']").check()
+    article.get_by_role("button", name="Check").click()
+    expect(article.locator("[data-verdict]")).to_have_attribute("data-verdict", "right")
+    expect(page.locator("#score")).to_contain_text(f"1 / {len(section.items)}")
