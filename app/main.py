@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
 from app.web import api, exercises, pages
@@ -21,7 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = RunService(settings, encode_event)
         service.start()
         app.state.runs = service
+        app.state.demos = DemoProcess()
         yield
+        app.state.demos.close()
         service.close()
 
     app = FastAPI(

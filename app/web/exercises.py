@@ -12,11 +12,26 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from app.exercises.content import check_answer, find_item, load_sections
+from app.runs.demo_process import DemoInputRefused
 
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
 LANGUAGES = ("en", "zh")
+
+# The inputs each live demo offers, with the values it starts from (the course's own examples).
+DEMO_FIELDS = {
+    "mm_vs_mul": {"A": "1 2; 3 4", "B": "1 2; 3 4"},
+    "manual_seed": {"seed": "1", "n": "4"},
+    "grad_accumulation": {"x": "1 2 3", "w": "1", "calls": "3"},
+    "view_shapes": {"y": "1 2 3 4"},
+    "squared_loss": {"y_hat": "2.33 1.07 1.23", "y": "3.14 0.98 1.32"},
+    "gather_accuracy": {"y_hat": "0.1 0.3 0.6; 0.3 0.2 0.5", "y": "0 2"},
+    "softmax_shift": {"scores": "1 2 3", "c": "99", "k": "2"},
+    "activations": {"lo": "-8", "hi": "8", "points": "81"},
+    "backward_weights": {"x": "1 2 3", "w": "0.1 1 10"},
+    "data_iter": {"n": "20", "batch_size": "4"},
+}
 
 
 def language(request: Request) -> str:
@@ -56,7 +71,13 @@ async def exercise_section(request: Request, section_id: str):
     sections = {section.id: section for section in load_sections()}
     if section_id not in sections:
         raise HTTPException(404, f"no exercise section {section_id!r}; try linreg, softmax or mlp")
-    return render(request, "exercises_section.html", section=sections[section_id], preset_link=preset_link)
+    return render(
+        request,
+        "exercises_section.html",
+        section=sections[section_id],
+        preset_link=preset_link,
+        demo_fields=DEMO_FIELDS,
+    )
 
 
 @router.post("/exercises/check/{item_id}", response_class=HTMLResponse)
@@ -70,3 +91,17 @@ async def check(request: Request, item_id: str, answer: Annotated[str, Form(max_
         return render(request, "fragments/feedback.html", 422, item=item, verdict="empty")
     verdict = "right" if check_answer(item, answer) else "wrong"
     return render(request, "fragments/feedback.html", item=item, section=section, verdict=verdict)
+
+
+@router.post("/exercises/demo/{name}", response_class=HTMLResponse)
+async def demo(request: Request, name: str):
+    """Run a live demo on the learner's numbers (in the demo process, with real torch)."""
+    if name not in DEMO_FIELDS:
+        raise HTTPException(404, f"no demo {name!r}")
+    form = await request.form()
+    params = {key: str(form[key])[:20_000] for key in DEMO_FIELDS[name] if form.get(key, "") != ""}
+    try:
+        result = await request.app.state.demos.run(name, params)
+    except DemoInputRefused as error:
+        return render(request, "fragments/demo_result.html", 422, demo_name=name, problem=str(error))
+    return render(request, "fragments/demo_result.html", demo_name=name, result=result)

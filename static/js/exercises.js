@@ -25,3 +25,14 @@
   });
   showScores();
 })();
+
+// The activations demo: relu, sigmoid, tanh and their autograd derivatives on one uPlot chart.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const box = event.detail.target.querySelector("[data-activations]");
+  if (!box || typeof uPlot === "undefined") return;
+  const d = JSON.parse(box.dataset.activations);
+  const names = ["relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad"];
+  const colours = ["#0b6bcb", "#0b6bcb", "#e08a00", "#e08a00", "#1a7f37", "#1a7f37"];
+  const series = [{ label: "x" }].concat(names.map((n, i) => ({ label: n, stroke: colours[i], dash: n.endsWith("_grad") ? [6, 4] : undefined })));
+  new uPlot({ width: Math.min(640, box.clientWidth || 640), height: 280, series: series }, [d.x].concat(names.map((n) => d[n])), box);
+});

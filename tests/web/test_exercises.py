@@ -35,3 +35,33 @@ def test_right_and_wrong_answers(server):
     assert server.client.post(f"/exercises/check/{item.id}", data={"answer": ""}).status_code == 422
     assert server.client.post("/exercises/check/no-such-item", data={"answer": "a"}).status_code == 404
     assert server.client.get("/exercises/cnn").status_code == 404
+
+
+def test_live_demos_answer_with_torch_and_refuse_bad_input(server):
+    loss = server.client.post(
+        "/exercises/demo/squared_loss", data={"y_hat": "2.33 1.07 1.23", "y": "3.14 0.98 1.32"}
+    )
+    assert loss.status_code == 200 and "0.11205" in loss.text
+    starts = server.client.post("/exercises/demo/data_iter", data={"n": "20", "batch_size": "4"}).text
+    assert "[0, 4, 8, 12, 16]" in starts or "[0,4,8,12,16]" in starts
+    for bad in (
+        {"y_hat": "1 a", "y": "1 2"},
+        {"y_hat": "1 2; 3", "y": "1 2"},
+        {"y_hat": " ".join(["1"] * 5000), "y": "1"},
+    ):
+        refused = server.client.post("/exercises/demo/squared_loss", data=bad)
+        assert refused.status_code == 422 and "data-demo-problem" in refused.text
+    assert server.client.post("/exercises/demo/eval", data={}).status_code == 404
+    curves = server.client.post(
+        "/exercises/demo/activations", data={"lo": "-3", "hi": "3", "points": "7"}
+    ).text
+    assert "sigmoid_grad" in curves and "data-activations" in curves
+
+
+def test_the_web_process_never_loads_torch(server):
+    server.client.post(
+        "/exercises/demo/data_iter", data={"n": "5", "batch_size": "2"}
+    )  # demos ran, elsewhere
+    server.client.post("/api/runs", json={"model": "linreg", "epochs": 1})
+    with open(f"/proc/{server.process.pid}/maps") as maps:
+        assert "libtorch" not in maps.read()
