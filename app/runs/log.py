@@ -52,6 +52,7 @@ class EventLog:
             if pending:  # a viewer that fell behind catches up in one write, not one per event
                 after = pending[-1].seq
                 yield b"".join(entry.encoded for entry in pending)
+                continue  # more may have arrived (even the last event) while this write waited
             if self.closed:
                 return
             await changed.wait()

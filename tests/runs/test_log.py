@@ -60,3 +60,19 @@ def test_a_departed_viewer_leaves_nothing_running():
         return waiting.cancelled()
 
     assert asyncio.run(scenario())
+
+
+def test_events_that_arrive_while_a_viewer_is_writing_are_not_lost():
+    """The last events can land while a viewer's previous write is in flight; it must still get them."""
+
+    async def scenario():
+        log = EventLog(encode)
+        log.append({"type": "started"})
+        stream = log.follow()
+        received = [await anext(stream)]  # the viewer is now suspended in its write
+        log.append({"type": "epoch"})
+        log.append({"type": "finished"})  # the log closes before the viewer looks again
+        received += [chunk async for chunk in stream]
+        return b"".join(received)
+
+    assert asyncio.run(scenario()) == b"1:started2:epoch3:finished"
