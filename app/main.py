@@ -2,13 +2,14 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
 from app.web import api, exercises, pages
+from app.web.i18n import LANGUAGES
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
 
@@ -32,6 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
+
+    @app.middleware("http")
+    async def remember_language(request: Request, call_next):
+        """A language picked with ?lang= stays picked on every page (a cookie for a year)."""
+        response = await call_next(request)
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie("lang", request.query_params["lang"], max_age=365 * 24 * 3600, samesite="lax")
+        return response
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -1,7 +1,7 @@
 """The exercise pages: the course's questions as self-checking items, answered through htmx.
 
 Content is data (app/exercises/sections/*.yaml, Chinese and English); the language comes from
-?lang=, then the `lang` cookie, then Accept-Language, and a choice made with ?lang= is remembered.
+app/web/i18n.py, and a choice made with ?lang= is remembered in a cookie.
 Progress and score live in the browser (static/js/exercises.js).
 """
 
@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse
 from app.exercises.content import check_answer, find_item, load_sections
 from app.runs.demo_process import DemoInputRefused
 
+from .i18n import language
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
-LANGUAGES = ("en", "zh")
 
 # The inputs each live demo offers, with the values it starts from (the course's own examples).
 DEMO_FIELDS = {
@@ -34,20 +34,9 @@ DEMO_FIELDS = {
 }
 
 
-def language(request: Request) -> str:
-    chosen = request.query_params.get("lang") or request.cookies.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    accepted = request.headers.get("accept-language", "").lower()
-    return "zh" if accepted.startswith("zh") else "en"
-
-
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    lang = language(request)
-    response = templates.TemplateResponse(request, name, {"lang": lang, **context}, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax")
-    return response
+    context = {"lang": language(request), **context}
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def preset_link(item) -> str | None:

@@ -4,10 +4,13 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from .i18n import install
+
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+install(templates.env)
 
 
 def render(name: str, **context) -> str:

@@ -9,7 +9,7 @@
     document.querySelectorAll("[data-score-section]").forEach((el) => {
       const section = el.dataset.scoreSection;
       const done = [...right].filter((id) => id.startsWith(section + ":")).length;
-      el.textContent = (document.documentElement.lang === "zh" ? "已答对 " : "Right so far: ") + done + " / " + el.dataset.total;
+      el.textContent = el.dataset.label + " " + done + " / " + el.dataset.total;
     });
   }
 

@@ -1,5 +1,7 @@
 """The exercise pages in both languages, and answers checked by the server."""
 
+import httpx
+
 from app.exercises.content import load_sections
 
 
@@ -65,3 +67,13 @@ def test_the_web_process_never_loads_torch(server):
     server.client.post("/api/runs", json={"model": "linreg", "epochs": 1})
     with open(f"/proc/{server.process.pid}/maps") as maps:
         assert "libtorch" not in maps.read()
+
+
+def test_navigation_speaks_the_chosen_language_on_every_page(server):
+    for path in ("/", "/play/mlp", "/runs", "/exercises"):
+        chinese = server.client.get(path, params={"lang": "zh"})
+        assert chinese.status_code == 200 and 'lang="zh"' in chinese.text and "多层感知机" in chinese.text
+    fresh = httpx.get(server.base + "/play/mlp", headers={"Accept-Language": "en-GB"})  # no cookie yet
+    assert "Linear regression" in fresh.text
+    remembered = server.client.get("/play/mlp", headers={"Accept-Language": "en-GB"})  # the cookie wins
+    assert 'lang="zh"' in remembered.text

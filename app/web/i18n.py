@@ -1,0 +1,44 @@
+"""Interface strings in English and Chinese, from one data file, and the visitor's language."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import yaml
+from fastapi import Request
+
+LANGUAGES = ("en", "zh")
+MESSAGES_FILE = Path(__file__).with_name("messages.yaml")
+
+
+@lru_cache
+def messages() -> dict[str, dict[str, str]]:
+    catalog = yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+    for key, texts in catalog.items():
+        if set(texts) != set(LANGUAGES):
+            raise ValueError(f"{MESSAGES_FILE.name}: {key} needs exactly {LANGUAGES}")
+    return catalog
+
+
+def language(request: Request) -> str:
+    """?lang= first, then the remembered cookie, then the browser's Accept-Language."""
+    chosen = request.query_params.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+
+
+@jinja2.pass_context
+def translate(context, key: str) -> str:
+    lang = context.get("lang") or (language(context["request"]) if "request" in context else "en")
+    return messages()[key][lang]
+
+
+@jinja2.pass_context
+def current_language(context) -> str:
+    return context.get("lang") or (language(context["request"]) if "request" in context else "en")
+
+
+def install(environment: jinja2.Environment) -> None:
+    environment.globals["t"] = translate
+    environment.globals["current_language"] = current_language
