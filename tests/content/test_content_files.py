@@ -182,19 +182,10 @@ def test_line_dataset_preset_convention():
     assert spec.true_w == [2.0]
 
 
-def test_demo_names_are_the_allowed_list():
-    assert DEMOS == (
-        "mm_vs_mul",
-        "manual_seed",
-        "grad_accumulation",
-        "view_shapes",
-        "squared_loss",
-        "gather_accuracy",
-        "softmax_shift",
-        "activations",
-        "backward_weights",
-        "data_iter",
-    )
+def test_every_demo_an_item_may_name_has_a_form_on_the_page():
+    from app.web.exercises import DEMO_FIELDS
+
+    assert set(DEMOS) == set(DEMO_FIELDS)
 
 
 def test_files_are_plain_yaml_and_match_the_models():
