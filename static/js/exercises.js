@@ -24,6 +24,12 @@
     showScores();
   });
   showScores();
+
+  // Formulas written as \( ... \) in the content are typeset by the vendored KaTeX, also in feedback.
+  const MATH = { delimiters: [{ left: "\\(", right: "\\)", display: false }, { left: "\\[", right: "\\]", display: true }], throwOnError: false };
+  const typeset = (root) => window.renderMathInElement && window.renderMathInElement(root, MATH);
+  typeset(document.querySelector("main"));
+  document.body.addEventListener("htmx:afterSwap", (event) => typeset(event.detail.target));
 })();
 
 // The activations demo: relu, sigmoid, tanh and their autograd derivatives on one uPlot chart.

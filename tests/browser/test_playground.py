@@ -103,3 +103,9 @@ def test_an_exercise_answered_wrong_then_right_updates_the_feedback_and_score(pa
     article.get_by_role("button", name="Check").click()
     expect(article.locator("[data-verdict]")).to_have_attribute("data-verdict", "right")
     expect(page.locator("#score")).to_contain_text(f"1 / {len(section.items)}")
+
+
+def test_exercise_formulas_are_typeset_with_katex(page):
+    page.goto("/exercises/mlp?lang=en")
+    expect(page.locator("main .katex").first).to_be_visible()
+    assert "\\sigma" not in page.locator("main").inner_text()  # no raw TeX left on the page
