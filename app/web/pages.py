@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from app.runs.service import FINISHED, QueueFull, RunService, RunState
 from app.training.specs import SPEC_CLASSES, Activation, ClassificationDataset, SpecError, parse_spec
 
+from .i18n import language, messages
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -171,6 +172,14 @@ def controls_of(model: Model, spec: BaseModel) -> dict:
     return controls
 
 
+def localized_help(request: Request, controls: dict) -> dict:
+    """Each control's help line in the visitor's language, where the catalog has one (help.<name>)."""
+    for name, control in controls.items():
+        if f"help.{name}" in messages():
+            control["help"] = tr(request, f"help.{name}")
+    return controls
+
+
 def play_query(spec: dict) -> str:
     """The playground URL query that sets up `spec` again."""
     model = MODELS.get(spec.get("model"))
@@ -240,7 +249,7 @@ def legend_labels(runs: list[RunState]) -> list[str]:
     return labels
 
 
-def ago(moment: datetime | None) -> str:
+def ago(request: Request, moment: datetime | None) -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:
@@ -249,11 +258,11 @@ def ago(moment: datetime | None) -> str:
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             count = seconds // size
-            return f"{count} {unit}{'s' if count > 1 else ''} ago"
-    return "just now"
+            return tr(request, f"ago.{unit}{'s' if count > 1 else ''}", n=count)
+    return tr(request, "ago.just_now")
 
 
-def final_result(run: RunState) -> str:
+def final_result(request: Request, run: RunState) -> str:
     """One line on how a finished run ended (the JavaScript writes the same line when it ends live)."""
     if run.status not in FINISHED:
         return ""
@@ -263,12 +272,12 @@ def final_result(run: RunState) -> str:
         message = finished.get("message", "")
         return f"{run.status}: {message}" if message else run.status
     if last.get("test_acc") is not None:
-        text = f"Final test accuracy {last['test_acc']:.1%}"
+        text = tr(request, "result.acc", acc=f"{last['test_acc']:.1%}")
         if last.get("train_acc") is not None:
-            text += f" (train {last['train_acc']:.1%})"
+            text += tr(request, "result.train_acc", acc=f"{last['train_acc']:.1%}")
     else:
-        text = f"Final test loss {last['test_loss']:.3g} (train {last['train_loss']:.3g})"
-    return f"{text} after {last['epoch']} epochs."
+        text = tr(request, "result.loss", test=f"{last['test_loss']:.3g}", train=f"{last['train_loss']:.3g}")
+    return tr(request, "result.after", text=text, epochs=last["epoch"])
 
 
 def status_event(request: Request, run: RunState) -> dict:
@@ -285,12 +294,25 @@ def runs_of(request: Request) -> RunService:
     return request.app.state.runs
 
 
+def tr(request: Request, key: str, **values) -> str:
+    """The catalog text of `key` in the visitor's language, with {placeholders} filled in."""
+    text = messages()[key][language(request)]
+    return text.format(**values) if values else text
+
+
+def js_messages(request: Request) -> dict[str, str]:
+    """The catalog entries the JavaScript needs (keys starting with "js."), in the visitor's language."""
+    lang = language(request)
+    return {key: texts[lang] for key, texts in messages().items() if key.startswith("js.")}
+
+
 def page(request: Request, name: str, status_code: int = 200, headers: dict | None = None, **context):
+    context.setdefault("js_messages", js_messages(request))
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:
-    return page(request, "error.html", 404, title="Not found", message=message)
+    return page(request, "error.html", 404, title=tr(request, "error.not_found"), message=message)
 
 
 def refused(request: Request, status_code: int, title: str, problems: list[str]) -> HTMLResponse:
@@ -305,7 +327,7 @@ def panel_context(request: Request, run: RunState) -> dict:
         "model": MODELS.get(run.spec.get("model")),
         "summary": summary(run.spec),
         "status_event": status_event(request, run),
-        "final_result": final_result(run),
+        "final_result": final_result(request, run),
         "finished": run.status in FINISHED,
         "play_query": play_query(run.spec),
     }
@@ -321,17 +343,17 @@ async def home(request: Request):
 async def playground(request: Request, model_key: str):
     model = MODELS.get(model_key)
     if model is None:
-        return not_found(request, f"There is no playground called {model_key!r}.")
+        return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
     spec, notices = spec_from_query(model, request.query_params)
     return page(
         request,
         "play.html",
         model=model,
-        controls=controls_of(model, spec),
+        controls=localized_help(request, controls_of(model, spec)),
         notices=notices,
-        pitfalls=PITFALLS,
-        datasets=[(d, DATASET_LABELS.get(d, d)) for d in get_args(ClassificationDataset)],
-        true_w_choices=TRUE_W_LABELS,
+        pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
+        datasets=[(d, tr(request, f"dataset.{d}")) for d in get_args(ClassificationDataset)],
+        true_w_choices={value: tr(request, f"truew.{value}") for value in TRUE_W_LABELS},
         activations=ACTIVATIONS,
     )
 
@@ -340,18 +362,18 @@ async def playground(request: Request, model_key: str):
 async def start_run(request: Request, model_key: str):
     model = MODELS.get(model_key)
     if model is None:
-        return not_found(request, f"There is no playground called {model_key!r}.")
+        return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
     raw, problems = raw_spec(model, await request.form())
     try:
         spec = parse_spec(raw)
     except SpecError as error:
         problems += error.problems
     if problems:
-        return refused(request, 422, "Please fix these settings", problems)
+        return refused(request, 422, tr(request, "refused.fix"), problems)
     try:
         run = runs_of(request).submit(spec.model_dump())
     except QueueFull as error:
-        return refused(request, 429, "The server is busy", [str(error)])
+        return refused(request, 429, tr(request, "refused.busy"), [str(error)])
     return page(request, "fragments/train_response.html", **panel_context(request, run))
 
 
@@ -372,7 +394,7 @@ async def cancel_run(request: Request, run_id: str):
         raise HTTPException(404, f"no run with id {run_id!r}")
     if run.status not in FINISHED:
         service.cancel(run_id)  # a queued run ends at once; a running one stops between two steps
-    label = "Cancelling…" if run.status not in FINISHED else "Finished"
+    label = tr(request, "cancel.cancelling" if run.status not in FINISHED else "cancel.finished")
     return HTMLResponse(f'<button type="button" id="cancel" class="danger" disabled>{label}</button>')
 
 
@@ -383,12 +405,12 @@ async def runs_page(request: Request):
         {
             "id": row.id,
             "model": row.model,
-            "title": MODELS[row.model].title if row.model in MODELS else row.model,
+            "title": tr(request, f"model.{row.model}.title") if row.model in MODELS else row.model,
             "summary": summary(row.spec)[1:],
             "status": row.status,
             "final": row.final or {},
             "created": row.created_at,
-            "ago": ago(row.created_at),
+            "ago": ago(request, row.created_at),
         }
         for row in rows
     ]
@@ -399,16 +421,13 @@ async def runs_page(request: Request):
 async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = None):
     ids = list(dict.fromkeys(i.strip() for i in ids or [] if i.strip()))
     if not COMPARE_MIN <= len(ids) <= COMPARE_MAX:
-        message = (
-            f"Choose between {COMPARE_MIN} and {COMPARE_MAX} runs to compare; you chose {len(ids)}. "
-            "Tick their boxes in the runs list."
-        )
-        return page(request, "error.html", 400, title="Cannot compare", message=message)
+        message = tr(request, "error.compare_count", min=COMPARE_MIN, max=COMPARE_MAX, n=len(ids))
+        return page(request, "error.html", 400, title=tr(request, "error.cannot_compare"), message=message)
     service = runs_of(request)
     runs = [service.get(i) for i in ids]
     unknown = [i for i, run in zip(ids, runs, strict=True) if run is None]
     if unknown:
-        return not_found(request, f"No run with id {', '.join(unknown)}.")
+        return not_found(request, tr(request, "error.no_run", id=", ".join(unknown)))
     labels = legend_labels(runs)
     series = [curves(run, label) for run, label in zip(runs, labels, strict=True)]
     return page(
@@ -440,5 +459,5 @@ def curves(run: RunState, label: str) -> dict:
 async def run_page(request: Request, run_id: str):
     run = runs_of(request).get(run_id)
     if run is None:
-        return not_found(request, f"No run with id {run_id!r}.")
+        return not_found(request, tr(request, "error.no_run", id=repr(run_id)))
     return page(request, "run.html", **panel_context(request, run))

@@ -72,5 +72,19 @@
     return x === null || x === undefined ? "–" : Number(x).toFixed(3);
   }
 
-  window.pg = { fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive };
+  /* The page's interface strings (the "js." catalog entries, in the visitor's language), read once from
+     <script type="application/json" id="i18n">. tr("key", {name: value}) fills in {name} placeholders;
+     a key the page did not send comes back as the fallback, or the key itself. */
+  let catalog = null;
+  function tr(key, values, fallback) {
+    if (catalog === null) {
+      const node = document.getElementById("i18n");
+      try { catalog = node ? JSON.parse(node.textContent) : {}; } catch (e) { catalog = {}; }
+    }
+    let text = catalog["js." + key];
+    if (text === undefined) text = fallback === undefined ? key : fallback;
+    return String(text).replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
+  }
+
+  window.pg = { tr: tr, fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive };
 })();

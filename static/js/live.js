@@ -137,17 +137,17 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       if (this.accChart) { this.accChart.stopFollowing(); this.accChart.destroy(); }
       const P = window.pg.PALETTE;
       this.lossChart = window.pg.lineChart(this.el.querySelector("#loss-chart"), {
-        xLabel: "step", yLabel: "loss", logY: this.logY,
-        series: [{ label: "train loss", color: P[0] }],
+        xLabel: window.pg.tr("step"), yLabel: window.pg.tr("loss"), logY: this.logY,
+        series: [{ label: window.pg.tr("train_loss"), color: P[0] }],
       }, this.lossData());
       this.accChart = window.pg.lineChart(this.el.querySelector("#acc-chart"), this.classifier
         ? {
-          xLabel: "epoch", yLabel: "accuracy", yRange: [0, 1],
-          series: [{ label: "train acc", color: P[0], points: true }, { label: "test acc", color: P[1], points: true }],
+          xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("accuracy"), yRange: [0, 1],
+          series: [{ label: window.pg.tr("train_acc"), color: P[0], points: true }, { label: window.pg.tr("test_acc"), color: P[1], points: true }],
         }
         : {
-          xLabel: "epoch", yLabel: "loss", logY: this.logY,
-          series: [{ label: "train loss", color: P[0], points: true }, { label: "test loss", color: P[1], points: true }],
+          xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("loss"), logY: this.logY,
+          series: [{ label: window.pg.tr("train_loss"), color: P[0], points: true }, { label: window.pg.tr("test_loss"), color: P[1], points: true }],
         }, this.accData());
     }
 
@@ -227,23 +227,23 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       if (event.status !== "done" || !last) return event.status + (event.message ? ": " + event.message : "");
       let text;
       if (last.test_acc !== null && last.test_acc !== undefined) {
-        text = "Final test accuracy " + window.pg.pct(last.test_acc);
-        if (last.train_acc !== null && last.train_acc !== undefined) text += " (train " + window.pg.pct(last.train_acc) + ")";
+        text = window.pg.tr("result_acc", { acc: window.pg.pct(last.test_acc) });
+        if (last.train_acc !== null && last.train_acc !== undefined) text += window.pg.tr("result_train_acc", { acc: window.pg.pct(last.train_acc) });
       } else {
-        text = "Final test loss " + window.pg.fmt(last.test_loss, 3) + " (train " + window.pg.fmt(last.train_loss, 3) + ")";
+        text = window.pg.tr("result_loss", { test: window.pg.fmt(last.test_loss, 3), train: window.pg.fmt(last.train_loss, 3) });
       }
-      return text + " after " + last.epoch + " epochs.";
+      return window.pg.tr("result_after", { text: text, epochs: last.epoch });
     }
 
     /* "epoch x of y, about N s left" after the status line that the started event put in place. */
     showProgress(event) {
       const node = this.el.querySelector("#status [data-progress]");
       if (!node || !this.started) return;
-      let text = ", epoch " + event.epoch + " of " + this.started.spec.epochs;
+      let text = window.pg.tr("progress_epoch", { epoch: event.epoch, epochs: this.started.spec.epochs });
       const elapsed = (performance.now() - this.startedAt) / 1000;
       if (event.step >= 3 && elapsed > 1 && this.started.total_steps > event.step) {
         const left = (elapsed / event.step) * (this.started.total_steps - event.step);
-        text += ", about " + Math.max(1, Math.round(left)) + " s left";
+        text += window.pg.tr("progress_left", { s: Math.max(1, Math.round(left)) });
       }
       node.textContent = text;
     }
@@ -333,7 +333,7 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
         ctx.fillText(window.pg.fmt(t, 3), m.l - 6, sy(t) + 4);
       });
       ctx.textAlign = "center";
-      ctx.fillText(dims === 1 ? "x" : "x1 (first feature)", (m.l + width - m.r) / 2, height - 8);
+      ctx.fillText(dims === 1 ? "x" : window.pg.tr("x_first_feature"), (m.l + width - m.r) / 2, height - 8);
       ctx.save();
       ctx.translate(14, (m.t + height - m.b) / 2);
       ctx.rotate(-Math.PI / 2);
@@ -374,7 +374,7 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       ctx.font = "13px system-ui, sans-serif";
       ctx.textAlign = "left";
       const items = [["data", "rgba(80,80,80,0.7)", "dot"]];
-      if (dims === 1) items.push(["true line", P[1], "dash"], ["learned line", P[0], "line"]);
+      if (dims === 1) items.push([window.pg.tr("true_line"), P[1], "dash"], [window.pg.tr("learned_line"), P[0], "line"]);
       else items.push(["prediction", P[0], "dot"]);
       let lx = m.l + 8;
       items.forEach(([label, color, shape]) => {
@@ -391,9 +391,11 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       if (snap) this.updateWeightsTable(snap);
       const fmt = window.pg.fixed;
       this.setCaption(snap
-        ? "Learned w = (" + snap.w.map(fmt).join(", ") + "), b = " + fmt(snap.b) + "; true w = (" +
-          spec.true_w.map(fmt).join(", ") + "), b = " + fmt(spec.true_b) + " (step " + this.snapshot.step + ")"
-        : "The training data: y against " + (dims === 1 ? "x" : "the first feature"));
+        ? window.pg.tr("linreg_caption", {
+          w: snap.w.map(fmt).join(", "), b: fmt(snap.b), tw: spec.true_w.map(fmt).join(", "), tb: fmt(spec.true_b),
+          step: this.snapshot.step,
+        })
+        : window.pg.tr("linreg_data", { x: dims === 1 ? "x" : window.pg.tr("first_feature") }));
     }
 
     // --- 2-D sets: class probabilities over the plane, the test points on top -----------------------------
@@ -458,9 +460,8 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       ctx.strokeStyle = "#888";
       ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
       this.setCaption(snap
-        ? "Decision regions after step " + this.snapshot.step + " (colour: the likeliest class, paler where the model is unsure); " +
-          right + " of " + preview.X.length + " test points inside their class's region"
-        : "The test points; the decision regions appear once training starts");
+        ? window.pg.tr("regions_caption", { step: this.snapshot.step, right: right, n: preview.X.length })
+        : window.pg.tr("regions_empty"));
     }
 
     predictAt(probs, extent, point) {
@@ -512,15 +513,15 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
           ctx.fillText((ok ? "✓ " : "✗ ") + names[predicted[i]], centre, y + side + 17, cell - 4);
           ctx.font = "12px system-ui, sans-serif";
           ctx.fillStyle = "#555";
-          if (!ok) ctx.fillText("true: " + names[label], centre, y + side + 33, cell - 4);
+          if (!ok) ctx.fillText(window.pg.tr("true_label") + names[label], centre, y + side + 33, cell - 4);
         } else {
           ctx.fillStyle = "#333";
           ctx.fillText(names[label], centre, y + side + 17, cell - 4);
         }
       });
       this.setCaption(predicted
-        ? right + " of " + n + " test images predicted right (green ✓ right, red ✗ wrong), step " + this.snapshot.step
-        : "Test images with their true labels; predictions appear once training starts");
+        ? window.pg.tr("images_caption", { right: right, n: n, step: this.snapshot.step })
+        : window.pg.tr("images_empty"));
       if (snap && snap.templates) this.drawTemplates(snap.templates, preview.shape);
     }
 

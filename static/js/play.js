@@ -40,7 +40,7 @@
       const value = lrFromSlider(slider.value);
       lr.value = String(value);
       shown.textContent = String(value);
-      slider.setAttribute("aria-valuetext", "learning rate " + value);
+      slider.setAttribute("aria-valuetext", window.pg.tr("learning_rate") + " " + value);
     });
 
     // naive_softmax exists only in the scratch code: switch it off while "concise" is chosen.
@@ -65,8 +65,8 @@
     copy.addEventListener("click", () => {
       syncUrl(form);
       copyText(location.href).then(
-        () => { feedback.textContent = "Link copied."; },
-        () => { feedback.textContent = "Copy failed; the address bar holds the link."; },
+        () => { feedback.textContent = window.pg.tr("link_copied"); },
+        () => { feedback.textContent = window.pg.tr("copy_failed"); },
       );
       window.setTimeout(() => { feedback.textContent = ""; }, 4000);
     });

@@ -13,8 +13,8 @@
       const chosen = form.querySelectorAll("input[name=ids]:checked").length;
       button.disabled = chosen < min || chosen > max;
       hint.textContent = chosen > max
-        ? chosen + " selected: at most " + max + " can be compared."
-        : chosen + " selected; choose " + min + " to " + max + " runs.";
+        ? window.pg.tr("compare_too_many", { n: chosen, max: max })
+        : window.pg.tr("compare_hint", { n: chosen, min: min, max: max });
     }
     form.addEventListener("change", update);
     update();
@@ -35,7 +35,7 @@
     const lossBox = document.getElementById("compare-chart");
     const accBox = document.getElementById("compare-acc-chart");
     const useAcc = runs.some((run) => run.epochs.some((row) => row[1] !== null && row[1] !== undefined));
-    document.getElementById("compare-acc-title").textContent = useAcc ? "Test accuracy per epoch" : "Test loss per epoch";
+    document.getElementById("compare-acc-title").textContent = useAcc ? window.pg.tr("acc_per_epoch") : window.pg.tr("loss_per_epoch");
     const series = runs.map((run, i) => ({ label: run.label, color: colour(i) }));
     let lossChart = null;
     let accChart = null;
@@ -64,11 +64,11 @@
       if (lossChart) { lossChart.stopFollowing(); lossChart.destroy(); }
       if (accChart) { accChart.stopFollowing(); accChart.destroy(); }
       lossChart = window.pg.lineChart(lossBox, {
-        xLabel: xSelect.value === "epoch" ? "epoch" : "step", yLabel: "training loss",
+        xLabel: window.pg.tr(xSelect.value === "epoch" ? "epoch" : "step"), yLabel: window.pg.tr("training_loss"),
         logY: logBox.checked, series: series, height: 340,
       }, lossData());
       accChart = window.pg.lineChart(accBox, {
-        xLabel: "epoch", yLabel: useAcc ? "test accuracy" : "test loss",
+        xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr(useAcc ? "test_accuracy" : "test_loss"),
         logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 300,
         series: series.map((s) => Object.assign({ points: true }, s)),
       }, accData());

@@ -106,29 +106,17 @@ def test_cancel_a_queued_run_and_see_queue_positions(server):
 
 
 def test_a_killed_worker_fails_its_run_and_is_replaced(server):
-    run_id = server.client.post("/api/runs", json=LONG_RUN).json()["id"]
+    run_id = server.client.post("/api/runs", json={**LONG_RUN, "epochs": 40}).json()["id"]
     wait_status(server, run_id, {"running"})
     events_of(server, run_id, stop_after=3)
-    busy = set(server.worker_pids())
-    os.kill(max(busy), signal.SIGKILL) if len(busy) == 1 else kill_busy_worker(server, busy)
-    assert wait_status(server, run_id, {"failed", "done"}) == "failed"
+    for pid in server.worker_pids():  # the busy one among them: SIGKILL, no chance to clean up
+        os.kill(pid, signal.SIGKILL)
+    assert wait_status(server, run_id, {"failed", "done", "cancelled"}) == "failed"
     finished = json_events(events_of(server, run_id))[-1][1]
     assert "worker process" in finished["message"] and "died" in finished["message"]
     server.wait_ready_workers(2)
     next_run = server.client.post("/api/runs", json={"model": "linreg", "epochs": 1}).json()["id"]
     assert wait_status(server, next_run, {"done", "failed"}) == "done"
-
-
-def kill_busy_worker(server, pids):
-    """The busy worker is the one using CPU: sample utime twice and kill the one that moved."""
-
-    def cpu(pid):
-        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[11])
-
-    before = {pid: cpu(pid) for pid in pids}
-    time.sleep(0.3)
-    busiest = max(pids, key=lambda pid: cpu(pid) - before[pid])
-    os.kill(busiest, signal.SIGKILL)
 
 
 def test_openapi_docs_are_served(server):

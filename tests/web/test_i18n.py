@@ -1,0 +1,96 @@
+"""Every page in Chinese and English: each t("key") exists in both languages, and the labels follow ?lang=."""
+
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.web.i18n import LANGUAGES, messages
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = re.compile(r"""\bt\(\s*["']([^"']+)["']\s*\)""")
+PAGES = ["/", "/play/linreg", "/play/softmax", "/play/mlp", "/runs", "/exercises"]
+EXPECTED = {
+    "/": ["home.title", "model.linreg.title", "model.mlp.goal", "home.runs_link"],
+    "/play/linreg": ["play.lr", "play.batch_size", "play.epochs", "play.train", "pitfall.broadcast_bug"],
+    "/play/softmax": ["play.dataset", "dataset.digits", "pitfall.naive_softmax", "play.copy_link"],
+    "/play/mlp": ["play.hidden_units", "play.hidden_layers", "play.activation", "model.mlp.title"],
+    "/runs": ["runs.title", "nav.runs"],
+    "/exercises": ["exercises.title", "nav.home"],
+}
+
+
+def get(server, path: str, lang: str) -> httpx.Response:
+    """A fresh request without the client's cookies, so only ?lang= chooses."""
+    return httpx.get(server.base + path, params={"lang": lang}, timeout=30)
+
+
+def html(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&#34;").replace("'", "&#39;").replace("<", "&lt;")
+
+
+def test_every_template_key_is_in_the_catalog_in_both_languages():
+    catalog = messages()
+    found = set()
+    for template in (ROOT / "templates").rglob("*.html"):
+        for key in KEY.findall(template.read_text(encoding="utf-8")):
+            found.add(key)
+            assert key in catalog, f"{template.name}: {key} is not in messages.yaml"
+            assert set(catalog[key]) == set(LANGUAGES) and all(catalog[key].values()), key
+    assert len(found) > 50
+
+
+def test_every_javascript_key_is_sent_to_the_pages():
+    used = set()
+    for script in ("common", "live", "play", "runs"):
+        source = (ROOT / "static" / "js" / f"{script}.js").read_text(encoding="utf-8")
+        used |= set(re.findall(r"""pg\.tr\(\s*["'](\w+)["']""", source))
+        for pair in re.findall(r"""pg\.tr\(\s*\w+ \? ["'](\w+)["'] : ["'](\w+)["']""", source):
+            used |= set(pair)
+    missing = sorted(key for key in used if f"js.{key}" not in messages())
+    assert not missing and len(used) > 20
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_speaks_both_languages(server, path):
+    catalog = messages()
+    for lang in LANGUAGES:
+        page = get(server, path, lang)
+        assert page.status_code == 200, page.text
+        assert f'lang="{lang}"' in page.text
+        for key in EXPECTED[path]:
+            assert html(catalog[key][lang]) in page.text, (path, lang, key)
+    english, chinese = get(server, path, "en").text, get(server, path, "zh").text
+    assert re.search(r"[\u4e00-\u9fff]", chinese)
+    for key in EXPECTED[path]:
+        assert html(catalog[key]["zh"]) not in english or catalog[key]["zh"] == catalog[key]["en"]
+
+
+@pytest.mark.parametrize("path", ["/play/linreg", "/runs"])
+def test_the_pages_with_javascript_carry_its_strings(server, path):
+    for lang in LANGUAGES:
+        text = get(server, path, lang).text
+        sent = re.search(r'<script type="application/json" id="i18n">(.*?)</script>', text, re.S)
+        assert sent, path
+        strings = json.loads(sent.group(1))
+        assert strings["js.result_acc"] == messages()["js.result_acc"][lang]
+        assert all(key.startswith("js.") for key in strings)
+
+
+def test_a_run_page_and_the_errors_in_both_languages(server):
+    run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 1}).json()["id"]
+    catalog = messages()
+    for lang in LANGUAGES:
+        page = get(server, f"/runs/{run_id}", lang)
+        assert page.status_code == 200
+        for key in ("run.open_in_playground", "panel.loss_per_step", "panel.per_epoch", "panel.cancel"):
+            assert html(catalog[key][lang]) in page.text, (lang, key)
+        assert 'id="i18n"' in page.text
+        missing = get(server, "/play/cnn", lang)
+        assert missing.status_code == 404 and html(catalog["error.not_found"][lang]) in missing.text
+        few = get(server, "/runs/compare", lang)
+        assert few.status_code == 400 and html(catalog["error.cannot_compare"][lang]) in few.text
+    assert "Final test accuracy" in catalog["js.result_acc"]["en"]
+    assert "Final test accuracy" in catalog["result.acc"]["en"]
