@@ -4,6 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import yaml
 from fastapi import Request
 
@@ -39,6 +40,17 @@ def current_language(context) -> str:
     return context.get("lang") or (language(context["request"]) if "request" in context else "en")
 
 
+def both(key: str, **values) -> markupsafe.Markup:
+    """Both languages side by side, for fragments encoded once for every viewer (SSE); CSS shows the
+    one matching the page's lang attribute."""
+    parts = []
+    for lang in LANGUAGES:
+        text = markupsafe.escape(messages()[key][lang]).format(**values)  # Markup.format escapes values
+        parts.append(f'<span lang="{lang}" class="l-{lang}">{text}</span>')
+    return markupsafe.Markup("".join(parts))
+
+
 def install(environment: jinja2.Environment) -> None:
+    environment.globals["both"] = both
     environment.globals["t"] = translate
     environment.globals["current_language"] = current_language

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from app.web.i18n import LANGUAGES, messages
+from app.web.templating import render
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"""\bt\(\s*["']([^"']+)["']\s*\)""")
@@ -94,3 +95,11 @@ def test_a_run_page_and_the_errors_in_both_languages(server):
         assert few.status_code == 400 and html(catalog["error.cannot_compare"][lang]) in few.text
     assert "Final test accuracy" in catalog["js.result_acc"]["en"]
     assert "Final test accuracy" in catalog["result.acc"]["en"]
+
+
+@pytest.mark.parametrize("status", ["done", "cancelled", "diverged", "failed", "interrupted"])
+def test_the_streamed_status_carries_both_languages(status):
+    """SSE fragments are encoded once for every viewer, so they hold both languages and CSS picks one."""
+    fragment = render("fragments/status.html", event={"type": "finished", "status": status, "message": ""})
+    for lang in LANGUAGES:
+        assert f'class="l-{lang}">{messages()["status." + status][lang]}</span>' in fragment
