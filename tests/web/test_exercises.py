@@ -34,6 +34,7 @@ def test_right_and_wrong_answers(server):
     assert item.explanation.en.split()[0] in right.text
     missed = server.client.post(f"/exercises/check/{item.id}", data={"answer": wrong})
     assert 'data-verdict="wrong"' in missed.text
+    assert "<details" in missed.text and item.explanation.en.split()[0] in missed.text  # folded away
     assert server.client.post(f"/exercises/check/{item.id}", data={"answer": ""}).status_code == 422
     assert server.client.post("/exercises/check/no-such-item", data={"answer": "a"}).status_code == 404
     assert server.client.get("/exercises/cnn").status_code == 404
