@@ -148,6 +148,27 @@ def serve(
     uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port)
 
 
+@app.command()
+def worker(
+    queues: Annotated[
+        str | None,
+        Opt(help="comma-separated queues (default: PLAYGROUND_WORKER_QUEUES, else gpu,cpu or cpu)"),
+    ] = None,
+    name: Annotated[str | None, Opt(help="Celery node name (default: worker-PID@host)")] = None,
+) -> None:
+    """Train runs from the broker (PLAYGROUND_BROKER_URL), one at a time; start more to scale out."""
+    settings = get_settings()
+    if not settings.broker_url:
+        errors.print(
+            "[red]PLAYGROUND_BROKER_URL is not set[/]: a worker needs a broker, e.g. redis://localhost:6379/0"
+        )
+        raise typer.Exit(2)
+    from app.runs.broker.worker import run_worker
+
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] if queues else settings.queues_to_consume()
+    run_worker(settings, chosen, name)
+
+
 @data_app.command("list")
 def data_list() -> None:
     """Every dataset, and whether it is ready to use here."""

@@ -3,13 +3,16 @@
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
 from app.web import api, exercises, pages
 from app.web.i18n import LANGUAGES
+from app.web.metrics import Metrics
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
 
@@ -20,9 +23,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        service = RunService(settings, encode_event)
+        service = make_service(settings, app.state.metrics)
         service.start()
         app.state.runs = service
+        app.state.metrics.watch(service)
         app.state.demos = DemoProcess()
         yield
         app.state.demos.close()
@@ -31,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="d2l-playground", summary="Train chapter 3 of Dive into Deep Learning live.", lifespan=lifespan
     )
+    app.state.metrics = Metrics()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
 
@@ -44,19 +49,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
-        """Alive, and how the training pool stands."""
-        pool = app.state.runs.pool
-        return {
-            "status": "ok",
-            "workers": len(pool.workers),
-            "workers_ready": pool.ready_count(),
-            "queued": len(pool.pending),
-            "running": pool.busy(),
-        }
+        """Alive, and how the training backend stands."""
+        return {"status": "ok", **app.state.runs.health()}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Ready to serve: the run store answers, and the broker too when one is configured."""
+        service = app.state.runs
+        checks = {"database": service.store.reachable(), "broker": service.broker_ok()}
+        return JSONResponse(
+            {"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(pages.router)
     app.include_router(exercises.router)
     return app
+
+
+def make_service(settings: Settings, metrics: Metrics):
+    """The local pool on embedded defaults; Celery workers and Redis Streams when a broker is set."""
+    if settings.broker_url:
+        from app.runs.broker.service import BrokerRunService
+
+        return BrokerRunService(settings, encode_event, on_delivered=metrics.delivered)
+    return RunService(settings, encode_event, on_delivered=metrics.delivered)
 
 
 app = create_app()

@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     )
     queue_limit: int = Field(100, ge=1, le=10_000, description="runs that may wait; more are refused (429)")
     database_url: str = Field("", description="SQLAlchemy URL of the run store; empty: SQLite in data_dir")
+    broker_url: str = Field(
+        "",
+        description="redis://host:port/db: train on Celery workers, stream through Redis; empty: local pool",
+    )
+    heartbeat_timeout_s: float = Field(
+        15.0, ge=1, le=600, description="a broker worker silent this long has its run ended as failed"
+    )
+    stream_maxlen: int = Field(
+        20_000, ge=100, le=1_000_000, description="events kept per run in its Redis stream (approximate cap)"
+    )
+    worker_queues: str = Field(
+        "", description="queues a broker worker takes runs from; empty: gpu,cpu with a GPU, else cpu"
+    )
+    gpu_queue: bool = Field(
+        False, description="route image-set runs to the broker's gpu queue (CUDA workers take them)"
+    )
 
     def gpu_count(self) -> int:
         """NVIDIA GPUs on this machine, counted without importing torch (the web process never does)."""
@@ -53,6 +69,12 @@ class Settings(BaseSettings):
 
     def threads_per_worker(self) -> int:
         return self.worker_threads or max(1, (os.cpu_count() or 1) // self.worker_count())
+
+    def queues_to_consume(self) -> list[str]:
+        """A broker worker's queues: as set, else the gpu queue first where a GPU is present."""
+        if self.worker_queues:
+            return [q.strip() for q in self.worker_queues.split(",") if q.strip()]
+        return ["gpu", "cpu"] if self.gpu_count() else ["cpu"]
 
     def run_store_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runs.sqlite3'}"

@@ -233,6 +233,7 @@ def make_transport_app():
     from app.runs.log import EventLog
     from app.runs.service import RunState
     from app.web import api
+    from app.web.metrics import Metrics
     from app.web.stream import encode_event
 
     class Streams:
@@ -250,6 +251,7 @@ def make_transport_app():
     app = FastAPI()
     app.include_router(api.router)
     app.state.runs = streams
+    app.state.metrics = Metrics()
 
     @app.get("/healthz")
     async def healthz() -> dict:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from app.settings import Settings
 
-from .log import Encoder, EventLog
+from .log import Encoder, EventLog, Observer
 from .pool import LocalPool
 from .store import RunStore
 
@@ -29,12 +29,67 @@ class RunState:
     epochs: list[dict] = field(default_factory=list)
 
 
-class RunService:
-    def __init__(self, settings: Settings, encode: Encoder, on_finish: Callable[[str], None] | None = None):
-        self.settings = settings
-        self.encode = encode
-        self.store = RunStore(settings.run_store_url())
+class RunBook:
+    """The runs this web process knows, live or read back from the store; shared by both backends."""
+
+    def __init__(self, encode: Encoder, store: RunStore, on_delivered: Observer | None = None):
+        self.encode, self.store, self.on_delivered = encode, store, on_delivered
         self.runs: dict[str, RunState] = {}
+
+    def new_log(self) -> EventLog:
+        return EventLog(self.encode, self.on_delivered)
+
+    def from_store(self, run_id: str) -> RunState | None:
+        """A finished run read back from the store, with its full event log."""
+        row = self.store.get(run_id)
+        if row is None:
+            return None
+        run = RunState(id=row.id, spec=row.spec, status=row.status, log=self.new_log())
+        if row.status in FINISHED:
+            for event in self.store.events(run_id) or [self._interrupted_event(row.message)]:
+                self._record(run, event)
+        return run
+
+    def _record(self, run: RunState, event: dict, event_id: str | None = None, born: float | None = None):
+        run.log.append(event, event_id, born)
+        if event["type"] == "epoch":
+            run.epochs.append(event)
+        elif event["type"] == "started":
+            run.status = "running"
+        elif event["type"] == "finished":
+            run.status = event["status"]
+
+    def _remember(self, run: RunState) -> None:
+        """Keep at most MEMORY_LIMIT finished runs in memory, dropping the oldest finished ones."""
+        self.runs[run.id] = run
+        finished = [run_id for run_id, state in self.runs.items() if state.status in FINISHED]
+        for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
+            del self.runs[run_id]
+
+    @staticmethod
+    def _interrupted_event(message: str) -> dict:
+        return {"type": "finished", "status": "interrupted", "message": message, "epochs_done": 0}
+
+    @staticmethod
+    def queue_full(waiting: int) -> QueueFull:
+        return QueueFull(
+            f"{waiting} {'run is' if waiting == 1 else 'runs are'} already waiting, the most this "
+            "server allows; try again in a minute"
+        )
+
+
+class RunService(RunBook):
+    """The embedded backend: the local pool of worker processes, events relayed in memory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        encode: Encoder,
+        on_finish: Callable[[str], None] | None = None,
+        on_delivered: Observer | None = None,
+    ):
+        super().__init__(encode, RunStore(settings.run_store_url()), on_delivered)
+        self.settings = settings
         self.pool = LocalPool(
             settings.worker_count(),
             str(settings.data_dir),
@@ -57,12 +112,8 @@ class RunService:
     def submit(self, spec: dict) -> RunState:
         """Queue a validated spec (as a dict); raise QueueFull when the queue is at its limit."""
         if len(self.pool.pending) >= self.settings.queue_limit:
-            waiting = len(self.pool.pending)
-            raise QueueFull(
-                f"{waiting} {'run is' if waiting == 1 else 'runs are'} already waiting, the most this "
-                "server allows; try again in a minute"
-            )
-        run = RunState(id=secrets.token_hex(6), spec=spec, log=EventLog(self.encode))
+            raise self.queue_full(len(self.pool.pending))
+        run = RunState(id=secrets.token_hex(6), spec=spec, log=self.new_log())
         self.runs[run.id] = run
         self.store.add(run.id, spec)
         self.pool.submit(run.id, spec)
@@ -78,14 +129,24 @@ class RunService:
         """A live run, or a finished one read back from the store (with its full event log)."""
         if run_id in self.runs:
             return self.runs[run_id]
-        row = self.store.get(run_id)
-        if row is None:
-            return None
-        run = RunState(id=row.id, spec=row.spec, status=row.status, log=EventLog(self.encode))
-        for event in self.store.events(run_id) or [self._interrupted_event(row.message)]:
-            self._record(run, event)
-        self._remember(run)
+        run = self.from_store(run_id)
+        if run is not None:
+            self._remember(run)
         return run
+
+    def counts(self) -> dict[str, int]:
+        return {"queued": len(self.pool.pending), "running": self.pool.busy()}
+
+    def health(self) -> dict:
+        return {
+            "backend": "local",
+            "workers": len(self.pool.workers),
+            "workers_ready": self.pool.ready_count(),
+            **self.counts(),
+        }
+
+    def broker_ok(self) -> bool:
+        return True  # no broker: the pool lives in this process
 
     # --- from the pool ----------------------------------------------------------------------------
     def _on_state(self, run_id: str, status: str) -> None:
@@ -104,21 +165,3 @@ class RunService:
             self._remember(run)
             if self.on_finish:
                 self.on_finish(run_id)
-
-    def _record(self, run: RunState, event: dict) -> None:
-        run.log.append(event)
-        if event["type"] == "epoch":
-            run.epochs.append(event)
-        elif event["type"] == "finished":
-            run.status = event["status"]
-
-    def _remember(self, run: RunState) -> None:
-        """Keep at most MEMORY_LIMIT finished runs in memory, dropping the oldest finished ones."""
-        self.runs[run.id] = run
-        finished = [run_id for run_id, state in self.runs.items() if state.status in FINISHED]
-        for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
-            del self.runs[run_id]
-
-    @staticmethod
-    def _interrupted_event(message: str) -> dict:
-        return {"type": "finished", "status": "interrupted", "message": message, "epochs_done": 0}

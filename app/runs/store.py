@@ -4,7 +4,19 @@ import json
 import zlib
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Text, create_engine, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 IN_FLIGHT = ("queued", "running")
@@ -91,6 +103,18 @@ class RunStore:
     def events(self, run_id: str) -> list[dict] | None:
         row = self.get(run_id)
         return json.loads(zlib.decompress(row.events)) if row and row.events else None
+
+    def count_by_status(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            return dict(session.execute(select(RunRow.status, func.count()).group_by(RunRow.status)).all())
+
+    def reachable(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any driver's connection error means the same to /readyz
+            return False
 
     def recent(self, limit: int = 200) -> list[RunRow]:
         with Session(self.engine) as session:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request
@@ -89,8 +90,18 @@ async def run_events(
 ) -> EventSourceResponse:
     """Every event with an `id:`; reconnect with Last-Event-ID to get the rest exactly once."""
     run = find(request, run_id)
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
-    return EventSourceResponse(run.log.follow(start), ping=PING_SECONDS, headers={"X-Accel-Buffering": "no"})
+    stream = counted(run.log.follow(after, last_event_id), request.app.state.metrics.sse_clients)
+    return EventSourceResponse(stream, ping=PING_SECONDS, headers={"X-Accel-Buffering": "no"})
+
+
+async def counted(stream: AsyncIterator[bytes], gauge) -> AsyncIterator[bytes]:
+    """The stream, counted in the open-connections gauge until it ends or its viewer leaves."""
+    gauge.inc()
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        gauge.dec()
 
 
 @router.get("/runs/{run_id}/export.json")

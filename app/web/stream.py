@@ -19,12 +19,12 @@ FRAGMENTS = {
 }
 
 
-def encode_event(seq: int, event: dict) -> bytes:
+def encode_event(event_id: str, event: dict) -> bytes:
     chunks = []
     if event["type"] in FRAGMENTS:
         name, template = FRAGMENTS[event["type"]]
         html = " ".join(render(template, event=event).split())  # one line: SSE data stays one field
         chunks.append(ServerSentEvent(data=html, event=name).encode())
     data = json.dumps(event, separators=(",", ":"))
-    chunks.append(ServerSentEvent(data=data, event=event["type"], id=str(seq)).encode())
+    chunks.append(ServerSentEvent(data=data, event=event["type"], id=event_id).encode())
     return b"".join(chunks)

@@ -1,0 +1,159 @@
+"""The web side of the broker backend: publish runs as Celery tasks, mirror their Redis Streams.
+
+Each web replica keeps, per run that someone is watching, one reader task that XREADs the run's
+stream into an EventLog; viewers follow that log, so an event is read from Redis and encoded once per
+replica, whatever the number of viewers. The stream id is the SSE id, so a viewer may reconnect to
+any replica with Last-Event-ID. A watchdog (in every replica; ending a run is claimed with SET NX, so
+only one acts) ends runs whose worker stopped sending its heartbeat.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+
+import redis
+import redis.asyncio as aioredis
+
+from app.runs.log import Encoder, Observer
+from app.runs.service import FINISHED, RunBook, RunState
+from app.runs.store import RunStore
+from app.settings import Settings
+
+from . import keys
+from .celery_app import TASK_NAME, make_celery, queue_for
+from .streams import end_run
+
+log = logging.getLogger("d2l_playground.broker")
+READ_BLOCK_MS = 5000
+WATCH_EVERY_S = 1.0
+
+
+class BrokerRunService(RunBook):
+    def __init__(self, settings: Settings, encode: Encoder, on_delivered: Observer | None = None):
+        super().__init__(encode, RunStore(settings.run_store_url()), on_delivered)
+        self.settings = settings
+        self.client = redis.Redis.from_url(settings.broker_url)
+        self.reader = aioredis.Redis.from_url(settings.broker_url)
+        self.celery = make_celery(settings)
+        self.tasks: set[asyncio.Task] = set()
+
+    # --- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._spawn(self._watch_heartbeats())
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # --- what the web layer calls -----------------------------------------------------------------
+    def submit(self, spec: dict) -> RunState:
+        waiting = self.client.zcard(keys.QUEUED)
+        if waiting >= self.settings.queue_limit:
+            raise self.queue_full(waiting)
+        run = RunState(id=secrets.token_hex(6), spec=spec, log=self.new_log())
+        self.store.add(run.id, spec)
+        self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
+        self.celery.send_task(TASK_NAME, args=[run.id, spec], queue=queue_for(spec, self.settings))
+        self._follow(run)
+        return run
+
+    def cancel(self, run_id: str) -> bool:
+        """Raise the flag the trainer checks; a run no worker has taken yet ends here and now."""
+        self.client.set(keys.cancel(run_id), 1, ex=keys.KEEP_S)
+        if self.client.set(keys.owner(run_id), "cancelled", nx=True, ex=keys.KEEP_S):
+            end_run(self.client, self.store, run_id, "cancelled", "cancelled before it started", self.maxlen)
+        return True
+
+    def position(self, run_id: str) -> int | None:
+        rank = self.client.zrank(keys.QUEUED, run_id)
+        return None if rank is None else rank + 1
+
+    def get(self, run_id: str) -> RunState | None:
+        """A run this replica mirrors, or one it starts mirroring now (from its stream or the store)."""
+        if run_id in self.runs:
+            return self.runs[run_id]
+        if self.client.exists(keys.stream(run_id)):
+            row = self.store.get(run_id)
+            if row is None:
+                return None
+            run = RunState(id=row.id, spec=row.spec, status=row.status, log=self.new_log())
+            self._follow(run)
+            return run
+        run = self.from_store(run_id)
+        if run is not None and run.status not in FINISHED:
+            self._follow(run)  # queued: its stream does not exist yet
+        elif run is not None:
+            self._remember(run)
+        return run
+
+    def counts(self) -> dict[str, int]:
+        pipe = self.client.pipeline()
+        queued, running = pipe.zcard(keys.QUEUED).scard(keys.RUNNING).execute()
+        return {"queued": queued, "running": running}
+
+    def health(self) -> dict:
+        return {"backend": "broker", **self.counts()}
+
+    def broker_ok(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    @property
+    def maxlen(self) -> int:
+        return self.settings.stream_maxlen
+
+    # --- mirroring a stream -----------------------------------------------------------------------
+    def _follow(self, run: RunState) -> None:
+        self.runs[run.id] = run
+        self._spawn(self._relay(run))
+
+    async def _relay(self, run: RunState) -> None:
+        """XREAD the run's stream into its log until the finished event, then keep it as finished."""
+        last_id, stream = "0-0", keys.stream(run.id)
+        while not run.log.closed:
+            try:
+                reply = await self.reader.xread({stream: last_id}, count=1000, block=READ_BLOCK_MS)
+            except redis.RedisError as error:
+                log.warning("reading %s failed (%s); retrying", stream, error)
+                await asyncio.sleep(1)
+                continue
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    last_id = entry_id.decode()
+                    born = int(last_id.split("-")[0]) / 1000
+                    self._record(run, json.loads(fields[keys.FIELD.encode()]), last_id, born)
+        self._remember(run)
+
+    # --- the watchdog -----------------------------------------------------------------------------
+    async def _watch_heartbeats(self) -> None:
+        while True:
+            with contextlib.suppress(redis.RedisError):
+                await asyncio.to_thread(self.end_lost_runs)
+            await asyncio.sleep(WATCH_EVERY_S)
+
+    def end_lost_runs(self) -> list[str]:
+        """Runs a worker claimed but no longer keeps alive: its process or machine is gone."""
+        lost = []
+        for member in self.client.smembers(keys.RUNNING):
+            run_id = member.decode()
+            if self.client.exists(keys.alive(run_id)):
+                continue
+            message = (
+                f"the worker training this run stopped answering (no heartbeat for "
+                f"{self.settings.heartbeat_timeout_s:g} s): it was killed or lost its machine"
+            )
+            if end_run(self.client, self.store, run_id, "failed", message, self.maxlen):
+                log.warning("run %s: %s", run_id, message)
+                lost.append(run_id)
+            self.client.srem(keys.RUNNING, run_id)
+        return lost

@@ -1,0 +1,50 @@
+"""Writing a run's events to its Redis Stream, and ending a run exactly once, from any process."""
+
+import json
+
+import redis
+
+from app.runs.store import RunStore
+
+from . import keys
+
+
+def publish(client: redis.Redis, run_id: str, event: dict, maxlen: int) -> str:
+    """XADD one event; the stream id Redis gives it is the event's SSE id."""
+    entry_id = client.xadd(
+        keys.stream(run_id), {keys.FIELD: json.dumps(event, separators=(",", ":"))}, maxlen=maxlen
+    )
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+
+def read_events(client: redis.Redis, run_id: str) -> list[dict]:
+    return [json.loads(fields[keys.FIELD.encode()]) for _, fields in client.xrange(keys.stream(run_id))]
+
+
+def claim_end(client: redis.Redis, run_id: str) -> bool:
+    """True for the one caller allowed to write this run's finished event."""
+    return bool(client.set(keys.ended(run_id), 1, nx=True, ex=keys.KEEP_S))
+
+
+def end_run(
+    client: redis.Redis, store: RunStore, run_id: str, status: str, message: str, maxlen: int
+) -> bool:
+    """Finish a run from outside its trainer (cancelled while queued, worker lost): stream + store."""
+    if not claim_end(client, run_id):
+        return False
+    publish(
+        client, run_id, {"type": "finished", "status": status, "message": message, "epochs_done": 0}, maxlen
+    )
+    finish_bookkeeping(client, store, run_id, read_events(client, run_id))
+    return True
+
+
+def finish_bookkeeping(client: redis.Redis, store: RunStore, run_id: str, events: list[dict]) -> None:
+    """The store keeps the whole log; Redis forgets the run after KEEP_S."""
+    store.finish(run_id, events)
+    pipe = client.pipeline()
+    pipe.srem(keys.RUNNING, run_id)
+    pipe.zrem(keys.QUEUED, run_id)
+    for key in (keys.stream(run_id), keys.owner(run_id), keys.cancel(run_id)):
+        pipe.expire(key, keys.KEEP_S)
+    pipe.execute()
