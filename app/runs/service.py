@@ -18,6 +18,10 @@ class QueueFull(RuntimeError):
     """Too many runs are waiting; the message says so in words a learner can act on."""
 
 
+class BackendUnavailable(RuntimeError):
+    """The training backend cannot take runs now (its broker is unreachable)."""
+
+
 @dataclass
 class RunState:
     """What the web layer may know about a run while it lives."""

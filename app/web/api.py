@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
-from app.runs.service import QueueFull, RunService, RunState
+from app.runs.service import BackendUnavailable, QueueFull, RunService, RunState
 from app.training.specs import SpecError, parse_spec
 
 router = APIRouter(prefix="/api", tags=["runs"])
@@ -37,6 +37,8 @@ def submit(request: Request, raw_spec: dict) -> RunState:
         return runs_of(request).submit(spec.model_dump())
     except QueueFull as error:
         raise HTTPException(429, str(error)) from None
+    except BackendUnavailable as error:
+        raise HTTPException(503, str(error)) from None
 
 
 def describe(request: Request, run: RunState) -> dict:

@@ -18,8 +18,11 @@ class RunCounts:
         self.service = service
 
     def collect(self):
-        counts = self.service.counts()
-        for state in ("queued", "running"):
+        try:
+            counts = self.service.counts()
+        except Exception:  # broker unreachable: /readyz reports it; leave these gauges out
+            counts = {}
+        for state in counts:
             gauge = GaugeMetricFamily(f"playground_runs_{state}", f"runs {state} now")
             gauge.add_metric([], counts[state])
             yield gauge

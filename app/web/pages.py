@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from app.runs.service import FINISHED, QueueFull, RunService, RunState
+from app.runs.service import FINISHED, BackendUnavailable, QueueFull, RunService, RunState
 from app.training.specs import SPEC_CLASSES, Activation, ClassificationDataset, SpecError, parse_spec
 
 from .i18n import language, messages
@@ -374,6 +374,8 @@ async def start_run(request: Request, model_key: str):
         run = runs_of(request).submit(spec.model_dump())
     except QueueFull as error:
         return refused(request, 429, tr(request, "refused.busy"), [str(error)])
+    except BackendUnavailable as error:
+        return refused(request, 503, tr(request, "refused.unavailable"), [str(error)])
     return page(request, "fragments/train_response.html", **panel_context(request, run))
 
 

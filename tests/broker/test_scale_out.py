@@ -142,3 +142,29 @@ def test_a_killed_worker_fails_its_run_within_the_timeout_and_others_finish(clus
     assert "no heartbeat" in message
     for run_id in survivors:
         assert wait_for(a, run_id, {"done", "failed"}, timeout=60) == "done"
+
+
+def test_metrics_and_readiness_count_across_replicas(cluster):
+    a, b = cluster.webs
+    assert a.client.get("/readyz").json() == {"ready": True, "database": True, "broker": True}
+    run_id = submit(a, {"model": "linreg", "epochs": 3, "n_examples": 20_000, "batch_size": 10})
+    wait_for(a, run_id, {"running"})
+    with httpx.stream("GET", f"{b.base}/api/runs/{run_id}/events", timeout=60) as response:
+        messages = read_sse(response)
+        next(messages)
+        assert gauge(b, "playground_sse_clients") == 1 and gauge(a, "playground_runs_running") >= 1
+        assert [m for m in messages if "id" in m][-1]["event"] == "finished"  # read to the end of the run
+    done = [r for r in a.client.get("/api/runs", params={"limit": 500}).json() if r["status"] == "done"]
+    assert (
+        gauge(a, 'playground_runs_finished{status="done"}')
+        == len(done)
+        == gauge(b, 'playground_runs_finished{status="done"}')
+    )
+    assert gauge(b, "playground_step_delivery_seconds_count") > 0  # the live viewer's step events
+
+
+def gauge(web, name: str) -> float:
+    for line in web.client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -162,3 +163,19 @@ def test_runs_survive_a_restart_and_cut_off_runs_show_interrupted(tmp_path):
         assert live.client.get(f"/api/runs/{cut_id}").json()["status"] == "interrupted"
         listed = {run["id"]: run["status"] for run in live.client.get("/api/runs").json()}
         assert listed[done_id] == "done" and listed[cut_id] == "interrupted"
+
+
+def test_ready_and_metrics_on_the_embedded_backend(server):
+    ready = server.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": True, "broker": True}
+    run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
+    assert len(events_of(server, run_id)) > 5  # one viewer read the whole stream
+    deadline = time.monotonic() + 5
+    while not re.search(
+        r"^playground_sse_clients 0\.0$", metrics := server.client.get("/metrics").text, re.M
+    ):
+        assert time.monotonic() < deadline, "departed viewers are still counted"  # their generators must end
+        time.sleep(0.1)
+    finished = re.search(r'^playground_runs_finished\{status="done"\} (\S+)$', metrics, re.M)
+    assert finished and float(finished.group(1)) >= 1
+    assert "playground_runs_queued" in metrics and "playground_step_delivery_seconds_count" in metrics

@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aioredis
 
 from app.runs.log import Encoder, Observer
-from app.runs.service import FINISHED, RunBook, RunState
+from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState
 from app.runs.store import RunStore
 from app.settings import Settings
 
@@ -55,7 +55,12 @@ class BrokerRunService(RunBook):
 
     # --- what the web layer calls -----------------------------------------------------------------
     def submit(self, spec: dict) -> RunState:
-        waiting = self.client.zcard(keys.QUEUED)
+        try:
+            waiting = self.client.zcard(keys.QUEUED)
+        except redis.RedisError as error:
+            raise BackendUnavailable(
+                f"the training queue (broker) cannot be reached ({error}); try again in a minute"
+            ) from None
         if waiting >= self.settings.queue_limit:
             raise self.queue_full(waiting)
         run = RunState(id=secrets.token_hex(6), spec=spec, log=self.new_log())
@@ -100,7 +105,11 @@ class BrokerRunService(RunBook):
         return {"queued": queued, "running": running}
 
     def health(self) -> dict:
-        return {"backend": "broker", **self.counts()}
+        """Alive even when Redis is not: /healthz says so, /readyz answers 503."""
+        try:
+            return {"backend": "broker", "broker": "ok", **self.counts()}
+        except redis.RedisError as error:
+            return {"backend": "broker", "broker": f"unreachable: {error}"}
 
     def broker_ok(self) -> bool:
         try:

@@ -1,0 +1,30 @@
+"""A web replica whose broker is down stays alive (/healthz) but says it is not ready (/readyz)."""
+
+from app.runs.broker.celery_app import queue_for
+from app.settings import Settings
+from tests.server import free_port, running_server
+
+
+def test_without_its_broker_a_replica_is_alive_but_not_ready(tmp_path):
+    with running_server(tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0") as live:
+        health = live.client.get("/healthz")
+        assert health.status_code == 200 and health.json()["broker"].startswith("unreachable")
+        ready = live.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json() == {
+            "ready": False,
+            "database": True,
+            "broker": False,
+        }
+        refused = live.client.post("/api/runs", json={"model": "linreg"})
+        assert refused.status_code == 503 and "broker" in refused.json()["detail"]
+
+
+def test_image_runs_go_to_the_gpu_queue_only_where_one_is_deployed():
+    image_run, line_run = (
+        {"model": "mlp", "dataset": "fashion-mnist"},
+        {"model": "linreg", "dataset": "synthetic-linear"},
+    )
+    assert queue_for(image_run, Settings(gpu_queue=True)) == "gpu"
+    assert queue_for(line_run, Settings(gpu_queue=True)) == "cpu"
+    assert queue_for(image_run, Settings(gpu_queue=False)) == "cpu"
+    assert Settings(worker_queues="gpu, cpu").queues_to_consume() == ["gpu", "cpu"]
