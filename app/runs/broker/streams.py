@@ -29,20 +29,20 @@ def claim_end(client: redis.Redis, run_id: str) -> bool:
 def end_run(
     client: redis.Redis, store: RunStore, run_id: str, status: str, message: str, maxlen: int
 ) -> bool:
-    """Finish a run from outside its trainer (cancelled while queued, worker lost): stream + store."""
+    """Finish a run from outside its trainer (cancelled while queued, worker lost): store, then stream."""
     if not claim_end(client, run_id):
         return False
-    publish(
-        client, run_id, {"type": "finished", "status": status, "message": message, "epochs_done": 0}, maxlen
-    )
-    finish_bookkeeping(client, store, run_id, read_events(client, run_id))
+    finished = {"type": "finished", "status": status, "message": message, "epochs_done": 0}
+    finish(client, store, run_id, read_events(client, run_id) + [finished], maxlen)
     return True
 
 
-def finish_bookkeeping(client: redis.Redis, store: RunStore, run_id: str, events: list[dict]) -> None:
-    """The store keeps the whole log; Redis forgets the run after KEEP_S."""
+def finish(client: redis.Redis, store: RunStore, run_id: str, events: list[dict], maxlen: int) -> None:
+    """Store the whole log first, then publish the finished event: whoever sees the run end on a stream
+    finds it in the run history too. Redis forgets the run after KEEP_S."""
     store.finish(run_id, events)
     pipe = client.pipeline()
+    pipe.xadd(keys.stream(run_id), {keys.FIELD: json.dumps(events[-1], separators=(",", ":"))}, maxlen=maxlen)
     pipe.srem(keys.RUNNING, run_id)
     pipe.zrem(keys.QUEUED, run_id)
     for key in (keys.stream(run_id), keys.owner(run_id), keys.cancel(run_id)):

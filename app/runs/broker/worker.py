@@ -17,7 +17,7 @@ from app.settings import Settings
 
 from . import keys
 from .celery_app import TASK_NAME, make_celery
-from .streams import claim_end, finish_bookkeeping, publish
+from .streams import claim_end, finish, publish
 
 log = logging.getLogger("d2l_playground.worker")
 CANCEL_CHECK_S = 0.1  # the cancel flag is read at most this often, not at every step
@@ -85,13 +85,15 @@ def train_run(run_id: str, raw_spec: dict, settings: Settings, client: redis.Red
             parse_spec(raw_spec), data_dir=settings.data_dir, device=settings.device, should_stop=stop
         ):
             data = event.model_dump(mode="json")
-            if data["type"] == "finished" and not claim_end(client, run_id):
-                return "ended elsewhere"  # the watchdog already declared this run lost
-            publish(client, run_id, data, settings.stream_maxlen)
             events.append(data)
+            if data["type"] != "finished":
+                publish(client, run_id, data, settings.stream_maxlen)
+            elif claim_end(client, run_id):
+                finish(client, store, run_id, events, settings.stream_maxlen)
+            else:
+                return "ended elsewhere"  # the watchdog already declared this run lost
     finally:
         heartbeat.stop()
-    finish_bookkeeping(client, store, run_id, events)
     return events[-1]["status"]
 
 
