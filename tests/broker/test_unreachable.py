@@ -28,3 +28,28 @@ def test_image_runs_go_to_the_gpu_queue_only_where_one_is_deployed():
     assert queue_for(line_run, Settings(gpu_queue=True)) == "cpu"
     assert queue_for(image_run, Settings(gpu_queue=False)) == "cpu"
     assert Settings(worker_queues="gpu, cpu").queues_to_consume() == ["gpu", "cpu"]
+
+
+def test_the_web_process_never_imports_torch(tmp_path):
+    """Torch lives in the workers (and the demo process): a replica serving pages and the API has none."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from app.main import create_app\n"
+        "with TestClient(create_app()) as client:\n"
+        "    for path in ('/', '/play/mlp', '/runs', '/exercises', '/healthz', '/readyz', '/metrics'):\n"
+        "        client.get(path)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = os.environ | {
+        "PLAYGROUND_DATA_DIR": str(tmp_path),
+        "PLAYGROUND_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr[-2000:]
