@@ -35,6 +35,9 @@ class Step(BaseModel):
     step: int = Field(description="global step, counted from 1")
     epoch: int = Field(description="the epoch this step belongs to, counted from 1")
     loss: float = Field(description="mean training loss per example since the previous step event")
+    layers: list[dict[str, Any]] | None = Field(
+        None, description="MLP: per hidden layer, grad_norm, saturated and dead shares at this step"
+    )
 
 
 class Epoch(BaseModel):
@@ -52,7 +55,7 @@ class Snapshot(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     step: int
     epoch: int
-    kind: Literal["linear", "boundary", "images"]
+    kind: Literal["linear", "boundary", "images", "landscape", "confusion"]
     data: dict[str, Any]
 
 

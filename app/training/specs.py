@@ -23,6 +23,9 @@ class BaseSpec(BaseModel):
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty on the weights (not the biases)")
     skip_zero_grad: bool = Field(False, description="pitfall: never clear .grad, so gradients pile up")
     step_events_per_epoch: int = Field(20, ge=1, le=1000, description="how many loss points one epoch plots")
+    insights: bool = Field(
+        True, description="compute the see-inside views: loss landscape, layer health, confusion matrix"
+    )
 
 
 class LinRegSpec(BaseSpec):
@@ -38,6 +41,9 @@ class LinRegSpec(BaseSpec):
     n_examples: int = Field(1000, ge=10, le=200_000, description="training examples generated")
     noise_std: float = Field(0.01, ge=0, le=10, description="std of the noise added to y")
     broadcast_bug: bool = Field(False, description="pitfall: squared loss with y.view(-1), which broadcasts")
+    landscape_fix_b: bool = Field(
+        False, description="draw the loss landscape with b fixed at true_b instead of its current value"
+    )
 
 
 class ClassifierSpec(BaseSpec):

@@ -17,7 +17,8 @@ import torch
 
 from .data import Dataset, load_dataset
 from .device import pick_device
-from .events import Epoch, Event, Finished, Started, Step
+from .events import Epoch, Event, Finished, Snapshot, Started, Step
+from .insights import Landscape, LayerProbe, confusion_matrix
 from .models import build_model, count_parameters
 from .snapshots import grid_extent, preview, snapshot
 from .specs import DEFAULT_LR, RunSpec
@@ -46,17 +47,24 @@ def minibatches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: to
 
 
 @torch.no_grad()
-def evaluate(model, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None for regression) on a whole split, in large chunks."""
+def evaluate(model, X: torch.Tensor, y: torch.Tensor, num_classes: int = 0):
+    """Mean loss and accuracy (None for regression) on a whole split, in large chunks; with
+    `num_classes`, also the confusion matrix (counts[true, predicted]) as a third value."""
     loss_sum = torch.zeros((), device=X.device)
     correct = torch.zeros((), device=X.device)
+    confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=X.device)
     for start in range(0, len(X), EVAL_CHUNK):
         X_chunk, y_chunk = X[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
         out = model.forward(X_chunk)
         loss_sum += model.loss(out, y_chunk).mean() * len(X_chunk)
         if y.dtype == torch.int64:
-            correct += (out.argmax(dim=1) == y_chunk).sum()
+            predicted = out.argmax(dim=1)
+            correct += (predicted == y_chunk).sum()
+            if num_classes:
+                confusion += confusion_matrix(predicted, y_chunk, num_classes)
     accuracy = correct.item() / len(X) if y.dtype == torch.int64 else None
+    if num_classes:
+        return loss_sum.item() / len(X), accuracy, confusion
     return loss_sum.item() / len(X), accuracy
 
 
@@ -127,18 +135,25 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
         class_names=data.class_names,
         preview=preview(data),
     )
-    yield snapshot(model, data, extent, step=0, epoch=0)
+    first = snapshot(model, data, extent, step=0, epoch=0)
+    yield first
+    landscape = make_landscape(spec, data)
+    if landscape:
+        landscape.follow(first.data["w"])
+        yield landscape_snapshot(landscape, first.data["b"], step=0, epoch=0)
+    model.probe = LayerProbe(spec.activation) if spec.model == "mlp" and spec.insights else None
+    confusion_of = data.num_outputs if data.task == "classification" and spec.insights else 0
 
     step = 0
     for epoch in range(1, spec.epochs + 1):
         started_at = time.perf_counter()
-        run = EpochRun(spec, model, data, extent, epoch, step, initial_loss)
+        run = EpochRun(spec, model, data, extent, epoch, step, initial_loss, landscape)
         outcome = yield from run.train(generator, should_stop)
         if outcome is not None:
             yield outcome
             return
         step = run.step
-        test_loss, test_acc = evaluate(model, data.X_test, data.y_test)
+        test_loss, test_acc, *confusion = evaluate(model, data.X_test, data.y_test, confusion_of)
         train_loss, train_acc = run.train_metrics()
         for loss in (train_loss, test_loss):
             if diverged(loss, initial_loss):
@@ -155,15 +170,35 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
             seconds=seconds,
             examples_per_sec=len(data.X_train) / seconds,
         )
-        yield snapshot(model, data, extent, step, epoch)
+        last = snapshot(model, data, extent, step, epoch)
+        yield last
+        if landscape:  # b has moved since the last map: draw the surface for the current b
+            landscape.fit(landscape.path)
+            yield landscape_snapshot(landscape, last.data["b"], step, epoch)
+        if confusion:
+            yield Snapshot(step=step, epoch=epoch, kind="confusion", data={"matrix": confusion[0].tolist()})
     yield Finished(status="done", message=f"trained {spec.epochs} epochs", epochs_done=spec.epochs)
+
+
+def make_landscape(spec: RunSpec, data: Dataset) -> Landscape | None:
+    """A loss map for linear regression on two features (the book's data), when insights are on."""
+    if spec.model != "linreg" or not spec.insights or data.num_inputs != 2:
+        return None
+    return Landscape(data, fixed_b=spec.true_b if spec.landscape_fix_b else None)
+
+
+def landscape_snapshot(landscape: Landscape, b: float, step: int, epoch: int) -> Snapshot:
+    return Snapshot(step=step, epoch=epoch, kind="landscape", data=landscape.grid(b))
 
 
 class EpochRun:
     """One pass over the training set: the minibatch loop and the running sums it keeps on the device."""
 
-    def __init__(self, spec, model, data: Dataset, extent, epoch: int, step: int, initial_loss: float):
+    def __init__(
+        self, spec, model, data: Dataset, extent, epoch: int, step: int, initial_loss: float, landscape
+    ):
         self.spec, self.model, self.data, self.extent = spec, model, data, extent
+        self.landscape, self.probe = landscape, model.probe
         self.epoch, self.step, self.initial_loss = epoch, step, initial_loss
         steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
         self.step_interval = max(1, steps_per_epoch // spec.step_events_per_epoch)
@@ -181,6 +216,8 @@ class EpochRun:
                 return Finished(
                     status="cancelled", message=f"cancelled at step {self.step}", epochs_done=self.epoch - 1
                 )
+            if self.probe:  # look inside the hidden layers on the steps that become step events
+                self.probe.active = step_event_due(self.step + 1, self.step_interval)
             loss, scores = self.model.train_step(X, y)
             self.step += 1
             self.window_loss += loss * len(X)
@@ -192,11 +229,19 @@ class EpochRun:
                 if diverged(mean_loss, self.initial_loss):
                     message = divergence_advice(self.spec, mean_loss, self.initial_loss)
                     return Finished(status="diverged", message=message, epochs_done=self.epoch - 1)
-                yield Step(step=self.step, epoch=self.epoch, loss=mean_loss)
+                layers = self.probe.read() if self.probe else None
+                yield Step(step=self.step, epoch=self.epoch, loss=mean_loss, layers=layers)
                 if not classifier:  # linear regression: w and b move with every step event
-                    yield snapshot(self.model, self.data, self.extent, self.step, self.epoch)
+                    yield from self.linear_snapshots()
         self.close_window()
         return None
+
+    def linear_snapshots(self) -> Iterator[Snapshot]:
+        """w and b now; and a wider loss map when the path of w has left the current one."""
+        current = snapshot(self.model, self.data, self.extent, self.step, self.epoch)
+        yield current
+        if self.landscape and self.landscape.follow(current.data["w"]):
+            yield landscape_snapshot(self.landscape, current.data["b"], self.step, self.epoch)
 
     def close_window(self) -> float:
         """Mean loss since the last step event (one device sync); start a new window."""

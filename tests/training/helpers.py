@@ -14,3 +14,8 @@ def of_type(events, kind):
 
 def last_epoch(events):
     return of_type(events, "epoch")[-1]
+
+
+def snapshots(events, kind):
+    """Snapshots of one kind: linear, boundary, images, landscape or confusion."""
+    return [event for event in events if event.type == "snapshot" and event.kind == kind]

@@ -2,13 +2,13 @@
 
 import pytest
 
-from .helpers import last_epoch, of_type, run
+from .helpers import last_epoch, run, snapshots
 
 TRUE_W = [2.0, -3.4]
 
 
 def final_weights(events):
-    return of_type(events, "snapshot")[-1].data["w"]
+    return snapshots(events, "linear")[-1].data["w"]
 
 
 def distance_to_truth(weights):

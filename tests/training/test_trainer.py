@@ -6,7 +6,7 @@ import pytest
 
 from app.training.events import without_timing
 
-from .helpers import of_type, run
+from .helpers import of_type, run, snapshots
 
 SOFTMAX_DIGITS = dict(model="softmax", dataset="digits", batch_size=32, epochs=3)
 
@@ -88,10 +88,10 @@ def test_started_describes_the_run(data_dir):
 
 
 def test_snapshots_draw_each_kind_of_model(data_dir):
-    boundary = of_type(run(data_dir, model="mlp", dataset="xor", epochs=1), "snapshot")[-1]
+    boundary = snapshots(run(data_dir, model="mlp", dataset="xor", epochs=1), "boundary")[-1]
     assert boundary.kind == "boundary"
     probs = boundary.data["probs"]
     assert len(probs) == 64 and len(probs[0]) == 64 and sum(probs[10][20]) == pytest.approx(1, abs=0.01)
-    images = of_type(run(data_dir, model="softmax", dataset="digits", epochs=1), "snapshot")[-1]
+    images = snapshots(run(data_dir, model="softmax", dataset="digits", epochs=1), "images")[-1]
     assert images.kind == "images" and len(images.data["templates"]) == 10
     assert len(images.data["templates"][0]) == 64 and len(images.data["predicted"]) == 24

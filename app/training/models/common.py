@@ -51,6 +51,10 @@ class ConciseModel:
 
     net: nn.Module
     optimizer: torch.optim.Optimizer
+    probe = None  # an insights.LayerProbe, for models with hidden layers
+
+    def hidden_grads(self) -> list[torch.Tensor]:
+        return []
 
     def parameters(self):
         return list(self.net.parameters())
@@ -64,5 +68,7 @@ class ConciseModel:
         if not self.spec.skip_zero_grad:
             self.optimizer.zero_grad()
         l.backward()
+        if self.probe:
+            self.probe.saw_grads(self.hidden_grads())
         self.optimizer.step()
         return l.detach(), out.detach()

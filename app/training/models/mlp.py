@@ -44,6 +44,7 @@ class MLPScratch:
         ]
         self.activation = ACTIVATIONS[spec.activation]
         self.spec = spec
+        self.probe = None  # an insights.LayerProbe, when the run shows layer health
 
     def parameters(self):
         return [p for layer in self.layers for p in layer]
@@ -56,6 +57,8 @@ class MLPScratch:
         H = X.reshape(-1, self.layers[0][0].shape[0])
         for W, b in self.layers[:-1]:
             H = self.activation(H @ W + b)
+            if self.probe:
+                self.probe.saw_hidden(H)
         W, b = self.layers[-1]
         return H @ W + b
 
@@ -68,6 +71,8 @@ class MLPScratch:
         weights = [W for W, _ in self.layers]
         penalty = self.spec.weight_decay * l2_penalty(weights) if self.spec.weight_decay else 0
         (l + penalty).sum().backward()
+        if self.probe:
+            self.probe.saw_grads([W.grad for W, _ in self.layers[:-1]], len(X))
         sgd(self.parameters(), self.spec.lr, len(X))
         if not self.spec.skip_zero_grad:
             zero_grad(self.parameters())
@@ -95,7 +100,9 @@ class MLPConcise(ConciseModel):
                 linear.bias.copy_(b)
         blocks = [nn.Flatten()]
         for linear in self.linears[:-1]:
-            blocks += [linear, ACTIVATION_MODULES[spec.activation]()]
+            activation = ACTIVATION_MODULES[spec.activation]()
+            activation.register_forward_hook(self.show_hidden)
+            blocks += [linear, activation]
         self.net = nn.Sequential(*blocks, self.linears[-1])
         self.cross_entropy = nn.CrossEntropyLoss(reduction="none")
         weights = [linear.weight for linear in self.linears]
@@ -105,6 +112,13 @@ class MLPConcise(ConciseModel):
 
     def weights(self):
         return {f"W{i + 1}": linear.weight.detach().T for i, linear in enumerate(self.linears)}
+
+    def show_hidden(self, module, inputs, H):
+        if self.probe:
+            self.probe.saw_hidden(H)
+
+    def hidden_grads(self):
+        return [linear.weight.grad for linear in self.linears[:-1]]
 
     def loss(self, logits, y):
         return self.cross_entropy(logits, y)
