@@ -12,12 +12,21 @@ LANGUAGES = ("en", "zh")
 MESSAGES_FILE = Path(__file__).with_name("messages.yaml")
 
 
+def catalog_files() -> list[Path]:
+    """messages.yaml, then one messages_<part>.yaml per part of the site that keeps its own strings."""
+    return [MESSAGES_FILE, *sorted(MESSAGES_FILE.parent.glob("messages_*.yaml"))]
+
+
 @lru_cache
 def messages() -> dict[str, dict[str, str]]:
-    catalog = yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
-    for key, texts in catalog.items():
-        if set(texts) != set(LANGUAGES):
-            raise ValueError(f"{MESSAGES_FILE.name}: {key} needs exactly {LANGUAGES}")
+    catalog: dict[str, dict[str, str]] = {}
+    for path in catalog_files():
+        for key, texts in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+            if set(texts) != set(LANGUAGES):
+                raise ValueError(f"{path.name}: {key} needs exactly {LANGUAGES}")
+            if key in catalog:
+                raise ValueError(f"{path.name}: {key} is already defined in another catalog file")
+            catalog[key] = texts
     return catalog
 
 
