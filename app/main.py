@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, exercises, pages
+from app.web import api, exercises, pages, race
 from app.web.i18n import LANGUAGES
 from app.web.metrics import Metrics
 from app.web.stream import encode_event
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.include_router(race.router)
     app.include_router(pages.router)
     app.include_router(exercises.router)
     return app

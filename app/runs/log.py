@@ -58,6 +58,10 @@ class EventLog:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
+    def changed(self) -> asyncio.Event:
+        """Set at the next append: await it after reading the entries, to wait for more."""
+        return self._changed
+
     def position_after(self, last_event_id: str) -> int:
         """How many entries a viewer that last saw `last_event_id` has already had."""
         return bisect.bisect_right(self._orders, id_order(last_event_id))

@@ -42,6 +42,17 @@ class RunRow(Base):
     events: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # zlib-compressed JSON list
 
 
+class RaceRow(Base):
+    """Runs started together that differ in one control (same seed): drawn live on one chart."""
+
+    __tablename__ = "races"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vary: Mapped[str] = mapped_column(String(32))
+    run_ids: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -115,6 +126,18 @@ class RunStore:
             return True
         except Exception:  # any driver's connection error means the same to /readyz
             return False
+
+    def add_race(self, race_id: str, vary: str, run_ids: list[str]) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(RaceRow(id=race_id, vary=vary, run_ids=run_ids, created_at=now()))
+
+    def race(self, race_id: str) -> RaceRow | None:
+        with Session(self.engine) as session:
+            return session.get(RaceRow, race_id)
+
+    def recent_races(self, limit: int = 20) -> list[RaceRow]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(RaceRow).order_by(RaceRow.created_at.desc()).limit(limit)))
 
     def recent(self, limit: int = 200) -> list[RunRow]:
         with Session(self.engine) as session:

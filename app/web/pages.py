@@ -416,7 +416,13 @@ async def runs_page(request: Request):
         }
         for row in rows
     ]
-    return page(request, "runs.html", runs=listed, compare_min=COMPARE_MIN, compare_max=COMPARE_MAX)
+    races = [
+        {"id": race.id, "vary": race.vary, "n": len(race.run_ids), "ago": ago(request, race.created_at)}
+        for race in runs_of(request).store.recent_races()
+    ]
+    return page(
+        request, "runs.html", runs=listed, races=races, compare_min=COMPARE_MIN, compare_max=COMPARE_MAX
+    )
 
 
 @router.get("/runs/compare", response_class=HTMLResponse)

@@ -60,6 +60,17 @@
     form.addEventListener("input", () => { followImpl(); syncUrl(form); });
     form.addEventListener("change", () => { followImpl(); syncUrl(form); });
 
+    // The Race box: a chosen control brings its suggested values; a preset link (#race) opens the box.
+    const raceBox = document.getElementById("race");
+    const raceVary = document.getElementById("race-vary");
+    if (raceBox && location.hash === "#race") raceBox.open = true;
+    if (raceVary) {
+      raceVary.addEventListener("change", () => {
+        document.getElementById("race-values").value = raceVary.selectedOptions[0].dataset.suggested;
+        syncUrl(form);
+      });
+    }
+
     const copy = document.getElementById("copy-link");
     const feedback = document.getElementById("copy-feedback");
     copy.addEventListener("click", () => {

@@ -1,0 +1,259 @@
+"""Races: 2 to 4 runs that differ in one control, same seed, drawn live on one chart.
+
+One click starts the runs (ordinary runs: they queue, train and stay in the history like any other);
+the race itself is a row naming them. Its page keeps one event stream that multiplexes the runs'
+event logs: each message carries its lane, and its id lists how far each lane has been read
+("12.7.30"), so a viewer that reconnects with Last-Event-ID resumes every lane exactly where it was.
+Race streams are encoded per viewer (the ids differ per viewer); a race has a handful of viewers.
+"""
+
+import asyncio
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.runs.log import EventLog
+from app.runs.service import BackendUnavailable, QueueFull, RunState
+from app.training.specs import SpecError, parse_spec
+
+from .api import PING_SECONDS
+from .pages import MODELS, format_value, not_found, page, raw_spec, refused, runs_of, summary, tr
+from .templating import templates
+
+router = APIRouter(tags=["races"])
+RaceControl = Literal[
+    "lr", "batch_size", "init_std", "weight_decay", "impl", "activation", "hidden_units", "hidden_layers"
+]
+RACE_CONTROLS: tuple[str, ...] = RaceControl.__args__
+RACE_EVENTS = ("started", "step", "epoch", "finished")  # what the race chart draws; snapshots stay out
+SUGGESTED = {
+    "lr": "0.01, 0.1, 1",
+    "batch_size": "1, 10, 100",
+    "init_std": "0.01, 0.1, 1",
+    "weight_decay": "0, 0.001, 0.01",
+    "impl": "scratch, concise",
+    "activation": "relu, sigmoid, tanh",
+    "hidden_units": "16, 64, 256",
+    "hidden_layers": "1, 2, 3",
+}
+
+
+PRESETS = {  # (catalog key, playground query) per model: the races the course's questions call for
+    "linreg": [
+        ("race.preset.lr", "race_vary=lr&race_values=0.01,0.1,1,10"),
+        ("race.preset.batch", "race_vary=batch_size&race_values=1,10,100"),
+    ],
+    "softmax": [
+        ("race.preset.lr", "race_vary=lr&race_values=0.01,0.1,1,10"),
+        ("race.preset.impl", "race_vary=impl&race_values=scratch,concise"),
+    ],
+    "mlp": [
+        (
+            "race.preset.activations",
+            "dataset=digits&hidden_layers=3&race_vary=activation&race_values=sigmoid,relu",
+        ),
+        ("race.preset.lr", "race_vary=lr&race_values=0.01,0.1,1,10"),
+    ],
+}
+
+
+def race_setup(model, query) -> dict:
+    """The Race box of a playground page: the controls this model can race, the chosen one and its
+    values (from the URL, so a link can hand out a ready-made race), and the preset links."""
+    controls = [name for name in RACE_CONTROLS if name in model.controls]
+    vary = query.get("race_vary") if query.get("race_vary") in controls else "lr"
+    return {
+        "controls": controls,
+        "vary": vary,
+        "value_text": query.get("race_values") or SUGGESTED[vary],
+        "suggested": {name: SUGGESTED[name] for name in controls},
+        "presets": PRESETS.get(model.key, []),
+    }
+
+
+templates.env.globals["race_setup"] = race_setup
+
+
+class RaceRequest(BaseModel):
+    base: dict = Field(description="a run spec, as for POST /api/runs; the control being raced is replaced")
+    vary: RaceControl = Field(description="the one control that differs between the runs")
+    values: list[float | int | str] = Field(min_length=2, max_length=4, description="2 to 4 values for it")
+
+
+def plan(race: RaceRequest) -> list[dict]:
+    """One validated spec per value; SpecError names each value that does not fit."""
+    if len(set(map(str, race.values))) != len(race.values):
+        raise SpecError([f"values: each value once, please (got {', '.join(map(str, race.values))})"])
+    specs, problems = [], []
+    for value in race.values:
+        try:
+            specs.append(parse_spec(race.base | {race.vary: value}).model_dump())
+        except SpecError as error:
+            problems += [f"{race.vary} = {value}: {problem}" for problem in error.problems]
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def start(request: Request, specs: list[dict], vary: str) -> str:
+    """Queue every run of the race, or none when the queue cannot take them all."""
+    service = runs_of(request)
+    room = service.settings.queue_limit - service.counts()["queued"]
+    if room < len(specs):
+        raise QueueFull(
+            f"a race needs {len(specs)} places in the queue and {max(room, 0)} are free; try later"
+        )
+    run_ids = [service.submit(spec).id for spec in specs]
+    race_id = secrets.token_hex(5)
+    service.store.add_race(race_id, vary, run_ids)
+    return race_id
+
+
+def lanes(request: Request, race_id: str) -> tuple[str, list[RunState]]:
+    row = runs_of(request).store.race(race_id)
+    runs = [runs_of(request).get(run_id) for run_id in row.run_ids] if row else []
+    if row is None or None in runs:
+        raise HTTPException(404, f"no race with id {race_id!r}")
+    return row.vary, runs
+
+
+def label(vary: str, run: RunState) -> str:
+    return f"{vary} = {format_value(vary, run.spec[vary])}"
+
+
+def describe(race_id: str, vary: str, runs: list[RunState]) -> dict:
+    return {
+        "id": race_id,
+        "vary": vary,
+        "runs": [{"id": run.id, "label": label(vary, run), "status": run.status} for run in runs],
+        "events_url": f"/api/races/{race_id}/events",
+        "page_url": f"/races/{race_id}",
+    }
+
+
+# --- one stream for all lanes ---------------------------------------------------------------------
+def lane_positions(last_event_id: str | None, count: int) -> list[int]:
+    """'12.7.30' -> [12, 7, 30]; anything else starts every lane from the beginning."""
+    if last_event_id and re.fullmatch(r"\d+(\.\d+)*", last_event_id):
+        positions = [int(part) for part in last_event_id.split(".")]
+        if len(positions) == count:
+            return positions
+    return [0] * count
+
+
+async def multiplex(logs: list[EventLog], positions: list[int]) -> AsyncIterator[bytes]:
+    """Every lane's new events in arrival order, until every lane has finished."""
+    while True:
+        wakers = [log.changed() for log in logs]  # taken before reading, so no append is missed
+        chunks = []
+        for lane, log in enumerate(logs):
+            for entry in log.entries[positions[lane] :]:
+                positions[lane] = entry.seq
+                if entry.event["type"] in RACE_EVENTS:
+                    data = json.dumps({"lane": lane, **entry.event}, separators=(",", ":"))
+                    event_id = ".".join(map(str, positions))
+                    chunks.append(ServerSentEvent(data=data, event=entry.event["type"], id=event_id).encode())
+        if chunks:
+            yield b"".join(chunks)
+            continue
+        if all(log.closed for log in logs):
+            return
+        waits = [asyncio.ensure_future(waker.wait()) for waker in wakers]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+
+# --- JSON API -------------------------------------------------------------------------------------
+@router.post("/api/races", status_code=201)
+async def create_race(request: Request, race: RaceRequest) -> dict:
+    """Start 2 to 4 runs that differ only in `vary` (same seed), to watch them side by side."""
+    try:
+        specs = plan(race)
+    except SpecError as error:
+        raise HTTPException(422, error.problems) from None
+    try:
+        race_id = start(request, specs, race.vary)
+    except QueueFull as error:
+        raise HTTPException(429, str(error)) from None
+    except BackendUnavailable as error:
+        raise HTTPException(503, str(error)) from None
+    return describe(race_id, *lanes(request, race_id))
+
+
+@router.get("/api/races/{race_id}")
+async def get_race(request: Request, race_id: str) -> dict:
+    return describe(race_id, *lanes(request, race_id))
+
+
+@router.get("/api/races/{race_id}/events")
+async def race_events(
+    request: Request, race_id: str, last_event_id: Annotated[str | None, Header()] = None
+) -> EventSourceResponse:
+    """The race's runs in one stream: started, step, epoch and finished events with a `lane`."""
+    _, runs = lanes(request, race_id)
+    positions = lane_positions(last_event_id, len(runs))
+    stream = multiplex([run.log for run in runs], positions)
+    return EventSourceResponse(stream, ping=PING_SECONDS, headers={"X-Accel-Buffering": "no"})
+
+
+# --- pages ----------------------------------------------------------------------------------------
+def values_of(text: str) -> list[str]:
+    return [value for value in re.split(r"[,\s;]+", text.strip()) if value]
+
+
+@router.post("/play/{model_key}/race", response_class=HTMLResponse)
+async def start_race_from_form(request: Request, model_key: str):
+    """The playground's Race button: the form's setup, with one control taking 2 to 4 values."""
+    model = MODELS.get(model_key)
+    if model is None:
+        raise HTTPException(404, f"no playground named {model_key!r}")
+    form = await request.form()
+    base, problems = raw_spec(model, form)
+    vary, values = str(form.get("race_vary", "")), values_of(str(form.get("race_values", "")))
+    if vary not in RACE_CONTROLS or vary not in model.controls:
+        problems.append(tr(request, "race.bad_control", name=vary))
+    elif not 2 <= len(values) <= 4:
+        problems.append(tr(request, "race.bad_count", n=len(values)))
+    try:
+        specs = [] if problems else plan(RaceRequest(base=base, vary=vary, values=values))
+        race_id = None if problems else start(request, specs, vary)
+    except SpecError as error:
+        problems += error.problems
+    except QueueFull as error:
+        return refused(request, 429, tr(request, "refused.busy"), [str(error)])
+    except BackendUnavailable as error:
+        return refused(request, 503, tr(request, "refused.unavailable"), [str(error)])
+    if problems:
+        return refused(request, 422, tr(request, "refused.fix"), problems)
+    url = f"/races/{race_id}"
+    if request.headers.get("HX-Request"):  # htmx would follow a 303 itself and swap the page into #live
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+@router.get("/races/{race_id}", response_class=HTMLResponse)
+async def race_page(request: Request, race_id: str):
+    try:
+        vary, runs = lanes(request, race_id)
+    except HTTPException:
+        return not_found(request, tr(request, "race.none", id=repr(race_id)))
+    raced = format_value(vary, runs[0].spec[vary])
+    shared = [part for part in summary(runs[0].spec) if not part.endswith(raced) and part != raced]
+    return page(
+        request,
+        "race.html",
+        race=describe(race_id, vary, runs),
+        model_key=runs[0].spec["model"],
+        summary=shared,
+        metric="loss" if runs[0].spec["model"] == "linreg" else "acc",
+    )
