@@ -52,6 +52,15 @@ class Choice(BaseModel):
     text: Text
 
 
+class RacePreset(BaseModel):
+    """A ready-made race on the preset: the same setup with one control taking 2 to 4 values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vary: str
+    values: list[float | int | str] = Field(min_length=2, max_length=4)
+
+
 class Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +73,7 @@ class Item(BaseModel):
     explanation: Text
     evidence: str | None = None
     preset: dict[str, Any] | None = None
+    race: RacePreset | None = None
     demo: Demo | None = None
 
     @model_validator(mode="after")

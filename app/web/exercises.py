@@ -47,6 +47,9 @@ def preset_link(item) -> str | None:
         key: str(value).lower() if isinstance(value, bool) else value for key, value in item.preset.items()
     }
     model = query.pop("model")
+    if item.race:  # the playground opens its Race box on these values
+        query |= {"race_vary": item.race.vary, "race_values": ",".join(map(str, item.race.values))}
+        return f"/play/{model}?{urlencode(query)}#race"
     return f"/play/{model}?{urlencode(query)}"
 
 

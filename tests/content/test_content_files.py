@@ -237,3 +237,17 @@ def test_content_module_does_not_import_torch():
     code = "import sys, app.exercises.content as c; c.load_sections(); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("section", "it"), [(s, i) for s, i in ITEMS if i.race], ids=[i.id for _, i in ITEMS if i.race]
+)
+def test_race_presets_start_valid_races(section, it):
+    """Each ready-made race is one the race API accepts: a raceable control, valid values, same seed."""
+    from app.web.race import RACE_CONTROLS, RaceRequest, plan
+
+    assert it.race.vary in RACE_CONTROLS
+    specs = plan(
+        RaceRequest(base=preset_spec_input(section, it.preset), vary=it.race.vary, values=it.race.values)
+    )
+    assert len({spec["seed"] for spec in specs}) == 1 and len(specs) == len(it.race.values)

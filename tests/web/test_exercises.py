@@ -78,3 +78,10 @@ def test_navigation_speaks_the_chosen_language_on_every_page(server):
     assert "Linear regression" in fresh.text
     remembered = server.client.get("/play/mlp", headers={"Accept-Language": "en-GB"})  # the cookie wins
     assert 'lang="zh"' in remembered.text
+
+
+def test_items_link_to_their_ready_made_races(server):
+    page = server.client.get("/exercises/mlp").text
+    assert "race_vary=activation&amp;race_values=sigmoid%2Crelu#race" in page
+    playground = server.client.get("/play/mlp?hidden_layers=3&race_vary=activation&race_values=sigmoid,relu")
+    assert 'value="sigmoid,relu"' in playground.text
