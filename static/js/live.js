@@ -3,11 +3,17 @@
 htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swaps the HTML fragments
 (status line, epoch rows). This script borrows that same EventSource when the extension reports it open
 (htmx:sseOpen, detail.source) and listens to the JSON events: started, step, epoch, snapshot, finished.
+
+Snapshots are routed by kind: "linear", "boundary" and "images" feed the model's picture; every event also
+goes to the see-inside views (static/js/insights.js, loaded first as window.pgInsights), which draw the
+loss landscape ("landscape" snapshots and the path of "linear" ones), layer health (step events' layers)
+and the confusion matrix ("confusion" snapshots).
 */
 (function () {
   "use strict";
 
   const EVENT_TYPES = ["started", "step", "epoch", "snapshot", "finished"];
+  const PICTURE_KINDS = new Set(["linear", "boundary", "images"]);
   const panels = new WeakMap();
   const hookedSources = new WeakSet();
   window.playground = { points: 0 };
@@ -115,6 +121,7 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       this.offscreen = document.createElement("canvas");
       this.canvas = el.querySelector("#picture");
       window.playground.points = 0;
+      this.insights = window.pgInsights ? window.pgInsights.create(el) : null;
 
       if (toggle) {
         toggle.addEventListener("change", () => {
@@ -172,6 +179,17 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
         return;
       }
       this["on_" + type](event);
+      this.tellInsights(type, event);
+    }
+
+    /* The see-inside views get every event too; a fault there must not stop the charts and the picture. */
+    tellInsights(type, event) {
+      if (!this.insights) return;
+      try {
+        this.insights.receive(type, event);
+      } catch (err) {
+        console.error("insights:", err);
+      }
     }
 
     on_started(event) {
@@ -207,7 +225,7 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
     }
 
     on_snapshot(event) {
-      this.snapshot = event;
+      if (PICTURE_KINDS.has(event.kind)) this.snapshot = event; // landscape, confusion: insights.js draws them
       this.schedule();
     }
 
@@ -258,6 +276,13 @@ htmx-ext-sse opens the page's one EventSource (sse-connect on the panel) and swa
       this.lossChart.setData(this.lossData());
       this.accChart.setData(this.accData());
       this.drawPicture();
+      if (this.insights) {
+        try {
+          this.insights.draw();
+        } catch (err) {
+          console.error("insights:", err);
+        }
+      }
     }
 
     drawPicture() {

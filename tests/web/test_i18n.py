@@ -45,7 +45,7 @@ def test_every_template_key_is_in_the_catalog_in_both_languages():
 
 def test_every_javascript_key_is_sent_to_the_pages():
     used = set()
-    for script in ("common", "live", "play", "runs", "race"):
+    for script in ("common", "live", "play", "runs", "race", "insights"):
         source = (ROOT / "static" / "js" / f"{script}.js").read_text(encoding="utf-8")
         used |= set(re.findall(r"""pg\.tr\(\s*["'](\w+)["']""", source))
         for pair in re.findall(r"""pg\.tr\(\s*\w+ \? ["'](\w+)["'] : ["'](\w+)["']""", source):
