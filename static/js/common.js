@@ -38,7 +38,9 @@
       scales: { x: { time: false }, y: yScale },
       axes: [
         { label: spec.xLabel, labelSize: 24, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
-        { label: spec.yLabel, labelSize: 24, size: 64, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
+        { label: spec.yLabel, labelSize: 24, size: 64, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif",
+          // uPlot's default labels round small log-axis ticks (1e-4) to "0"
+          values: spec.logY ? (u, ticks) => ticks.map((v) => fmt(v, 2)) : undefined },
       ],
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
