@@ -38,9 +38,7 @@
       scales: { x: { time: false }, y: yScale },
       axes: [
         { label: spec.xLabel, labelSize: 24, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
-        { label: spec.yLabel, labelSize: 24, size: 64, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif",
-          // uPlot's default labels round small log-axis ticks (1e-4) to "0"
-          values: spec.logY ? (u, ticks) => ticks.map((v) => fmt(v, 2)) : undefined },
+        { label: spec.yLabel, labelSize: 24, size: 64, font: "14px system-ui, sans-serif", labelFont: "bold 14px system-ui, sans-serif" },
       ],
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
@@ -54,6 +52,8 @@
         value: (u, v) => (v === null || v === undefined ? "–" : fmt(v, 4)),
       }))),
     };
+    // uPlot's default labels round small log-axis ticks (1e-4) to "0"
+    if (spec.logY) opts.axes[1].values = (u, ticks) => ticks.map((v) => fmt(v, 2));
     const chart = new uPlot(opts, data, box);
     const observer = new ResizeObserver(() => {
       if (!document.body.contains(box)) { observer.disconnect(); return; }
