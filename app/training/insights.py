@@ -107,8 +107,12 @@ class LayerProbe:
         if self.active:
             self.grad_norms = [g.norm() / batch_size for g in grads]
 
-    def read(self) -> list[dict]:
-        """One dict per hidden layer, then forget until the next probed step."""
+    def read(self) -> list[dict] | None:
+        """One dict per hidden layer, then forget until the next probed step; None if this step was
+        not probed."""
+        if not self.hidden:
+            self.active = False
+            return None
         layers = []
         for number, (H, grad_norm) in enumerate(zip(self.hidden, self.grad_norms, strict=False), start=1):
             saturated, dead = self.shares(H)
