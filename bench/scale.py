@@ -82,7 +82,7 @@ class Plan:
     latency_runs: int  # per path
     latency_epochs: int
     quick: bool
-    worker_nice: int = EMBEDDED_NICE
+    worker_nice: int = 0
 
 
 FULL = Plan(24, 2, (1, 2, 4), 2, 30, False)
@@ -95,8 +95,8 @@ QUICK = Plan(8, 1, (1, 2, 4), 1, 12, True)
 
 def stamped_celery_worker(name: str, nice: int) -> None:
     """`d2l-playground worker --name NAME`, with the worker's publish() adding `bench_t` (the monotonic
-    time just before its XADD) to each event: the broker twin of bench/stream.py's stamped pipe. At
-    `nice` (the embedded pool's workers lower themselves to 10; `d2l-playground worker` does not)."""
+    time just before its XADD) to each event: the broker twin of bench/stream.py's stamped pipe. `nice`
+    is added on top of the 10 that both backends' workers take themselves."""
     import app.runs.broker.worker as broker_worker
     from app.settings import get_settings
 
@@ -433,7 +433,8 @@ def report(results: dict, plan: Plan, elapsed: float) -> str:
         "",
         f"### Throughput: {plan.runs} runs of {json.dumps(BATCH_SPEC)} per batch, "
         f"{plan.batches} batch(es) per row, {THREADS} torch thread per worker, {os.cpu_count()} cores; "
-        f"embedded workers at nice {EMBEDDED_NICE}, Celery workers at nice {plan.worker_nice}",
+        f"workers of both backends at nice {EMBEDDED_NICE}"
+        + (f" (Celery workers +{plan.worker_nice})" if plan.worker_nice else ""),
         "",
         "| backend | workers | makespan s (each batch) | runs/min | vs embedded, same workers "
         "| vs 1 worker, same backend | s per run per worker | of which epochs s | rest s "
@@ -478,10 +479,9 @@ Notes:
 - Workers: one torch thread each. With 4 workers on {cores} cores the workers are oversubscribed (and
   share the cores with the web process, redis-server and this client): 4 workers have no more compute
   than 2; what they gain over 2 comes from filling the gaps between one worker's runs.
-- Priority: the embedded pool's workers lower themselves to nice 10 (app/runs/worker.py); the Celery
-  worker does not. By default the bench starts the Celery workers at nice 10 too, so that only the
-  backend differs: at different priorities, load from outside the bench on a shared machine starves
-  one backend's workers more than the other's (--worker-nice 0 runs them as deployed).
+- Priority: the workers of both backends lower themselves to nice 10 (app/runs/worker.py,
+  app/runs/broker/worker.py), so only the backend differs and the web process keeps its share of the
+  cores (--worker-nice adds more to the Celery workers only).
 - "s per run per worker": workers x makespan / runs; "of which epochs": the mean sum of a run's
   epoch `seconds` (the trainer's clock: training and evaluation, plus the sends of the step events it
   yields meanwhile); "rest": the difference, what a run costs outside its epochs (queueing and dispatch,
@@ -542,9 +542,8 @@ def main() -> int:
     parser.add_argument(
         "--worker-nice",
         type=int,
-        default=EMBEDDED_NICE,
-        help=f"niceness of the Celery workers (default {EMBEDDED_NICE}, as the embedded pool's; "
-        "0: as `d2l-playground worker` runs)",
+        default=0,
+        help="extra niceness for the Celery workers, on top of the 10 they take themselves (default 0)",
     )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
