@@ -83,9 +83,9 @@ def test_layer_health_reports_saturation_and_dead_units(data_dir):
         events = run(data_dir, model="mlp", dataset="digits", activation="sigmoid", init_std=std, epochs=1)
         share[std] = of_type(events, "step")[0].layers[0]["saturated"]
     assert share[0.01] == 0 and share[3.0] > 0.5  # measured 0.72: big weights pin sigmoid to 0 or 1
-    dying = run(data_dir, model="mlp", dataset="digits", activation="relu", lr=5.0, epochs=1)
-    dead = [layer["dead"] for e in of_type(dying, "step") for layer in e.layers]
-    assert dead[0] < 0.1 and max(dead) > 0.3  # measured 0.05 -> 0.58: a too large step silences ReLUs
+    dying = run(data_dir, model="mlp", dataset="digits", activation="relu", lr=5.0, batch_size=32, epochs=3)
+    dead = [layer["dead"] for e in of_type(dying, "step") if e.layers for layer in e.layers]
+    assert dead[0] < 0.2 and max(dead) > 0.9  # measured 0.11 -> 1.0: a too large step silences the ReLUs
     assert (
         of_type(run(data_dir, model="mlp", dataset="digits", epochs=1, insights=False), "step")[0].layers
         is None
