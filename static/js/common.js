@@ -65,6 +65,36 @@
     return chart;
   }
 
+  /* About `count` round tick values (1, 2 or 5 times a power of ten apart) from min to max. */
+  function niceTicks(min, max, count) {
+    const span = max - min;
+    if (!(span > 0) || !Number.isFinite(span)) return [min];
+    const raw = span / count;
+    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    const err = raw / mag;
+    const step = mag * (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1);
+    const ticks = [];
+    for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toFixed(10)));
+    return ticks;
+  }
+
+  /* Size a canvas to its CSS width (at least minWidth), sharp on high-DPI screens; height(width) gives
+     the CSS height. Returns the 2-D context, cleared, in CSS pixels. */
+  function prepareCanvas(canvas, height, minWidth) {
+    const dpr = window.devicePixelRatio || 1;
+    const width = Math.max(minWidth || 200, Math.floor(canvas.clientWidth || 400));
+    const h = Math.round(height(width));
+    canvas.style.height = h + "px";
+    const pw = Math.round(width * dpr);
+    const ph = Math.round(h * dpr);
+    if (canvas.width !== pw) canvas.width = pw;
+    if (canvas.height !== ph) canvas.height = ph;
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, h);
+    return { ctx: ctx, width: width, height: h };
+  }
+
   /* Positive values only (a log axis cannot show zero or less). */
   function positive(values) {
     return values.map((v) => (v === null || v === undefined ? v : Math.max(v, 1e-12)));
@@ -88,5 +118,8 @@
     return String(text).replace(/\{(\w+)\}/g, (whole, name) => (values && name in values ? String(values[name]) : whole));
   }
 
-  window.pg = { tr: tr, fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive };
+  window.pg = {
+    tr: tr, fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive,
+    niceTicks: niceTicks, prepareCanvas: prepareCanvas,
+  };
 })();

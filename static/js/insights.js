@@ -26,33 +26,9 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
     return [0, 1, 2].map((k) => Math.round(RAMP[i][k] + (RAMP[i + 1][k] - RAMP[i][k]) * f));
   }
 
-  function niceTicks(min, max, count) {
-    const span = max - min;
-    if (!(span > 0) || !Number.isFinite(span)) return [min];
-    const raw = span / count;
-    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-    const err = raw / mag;
-    const step = mag * (err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1);
-    const ticks = [];
-    for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toFixed(10)));
-    return ticks;
-  }
+  const niceTicks = window.pg.niceTicks;
 
-  /* Size the canvas to its CSS width, sharp on high-DPI screens; height(width) gives the CSS height. */
-  function prepare(canvas, height) {
-    const dpr = window.devicePixelRatio || 1;
-    const width = Math.max(240, Math.floor(canvas.clientWidth || 400));
-    const h = Math.round(height(width));
-    canvas.style.height = h + "px";
-    const pw = Math.round(width * dpr);
-    const ph = Math.round(h * dpr);
-    if (canvas.width !== pw) canvas.width = pw;
-    if (canvas.height !== ph) canvas.height = ph;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, width, h);
-    return { ctx: ctx, width: width, height: h };
-  }
+  const prepare = (canvas, height) => window.pg.prepareCanvas(canvas, height, 240);
 
   function point(w) {
     return "(" + w.map((v) => window.pg.fmt(v, 3)).join(", ") + ")";
