@@ -103,3 +103,14 @@ def test_the_confusion_matrix_adds_up(data_dir, model, dataset):
     assert [sum(row) for row in matrix] == per_class
     diagonal = sum(matrix[k][k] for k in range(len(matrix)))
     assert diagonal / started.n_test == pytest.approx(last_epoch(events).test_acc, abs=1e-9)
+
+
+def test_the_sigmoid_versus_relu_preset_shows_the_difference(data_dir):
+    """The race preset (and the saturation exercise): 3 hidden layers on digits, init std 0.1, lr 0.1,
+    batch 32, 10 epochs. Measured: sigmoid 35% test accuracy, ReLU 97%."""
+    setup = dict(
+        model="mlp", dataset="digits", hidden_layers=3, init_std=0.1, lr=0.1, batch_size=32, epochs=10
+    )
+    sigmoid = last_epoch(run(data_dir, activation="sigmoid", **setup)).test_acc
+    relu = last_epoch(run(data_dir, activation="relu", **setup)).test_acc
+    assert sigmoid < 0.6 and relu > 0.95
