@@ -2,7 +2,7 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,7 +11,7 @@ from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
 from app.web import api, exercises, pages, race
-from app.web.i18n import LANGUAGES
+from app.web.i18n import RememberLanguage
 from app.web.metrics import Metrics
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
@@ -39,13 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
 
-    @app.middleware("http")
-    async def remember_language(request: Request, call_next):
-        """A language picked with ?lang= stays picked on every page (a cookie for a year)."""
-        response = await call_next(request)
-        if request.query_params.get("lang") in LANGUAGES:
-            response.set_cookie("lang", request.query_params["lang"], max_age=365 * 24 * 3600, samesite="lax")
-        return response
+    app.add_middleware(RememberLanguage)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
