@@ -42,7 +42,7 @@ MODELS = {
         "Linear regression",
         "Watch minibatch SGD recover the weights that made the data: the learned w and b walk toward "
         "the true ones. Then see what a learning rate that is too large, or one broadcasting slip, does.",
-        (*COMMON, "true_w", "broadcast_bug"),
+        (*COMMON, "true_w", "broadcast_bug", "landscape_fix_b"),
     ),
     "softmax": Model(
         "softmax",
@@ -68,7 +68,7 @@ PITFALLS = {
     "naive_softmax": "exp(o) / sum exp(o) without subtracting the largest score first: big scores "
     "overflow to inf and the loss turns into NaN (scratch implementation only).",
 }
-BOOL_FIELDS = frozenset(PITFALLS)
+BOOL_FIELDS = frozenset(PITFALLS) | {"landscape_fix_b"}
 TRUE_W = {"book": [2.0, -3.4], "line": [2.0]}
 TRUE_W_LABELS = {"book": "2 features (the book)", "line": "1 feature (draw the line)"}
 DATASET_LABELS = {

@@ -179,3 +179,14 @@ def test_ready_and_metrics_on_the_embedded_backend(server):
     finished = re.search(r'^playground_runs_finished\{status="done"\} (\S+)$', metrics, re.M)
     assert finished and float(finished.group(1)) >= 1
     assert "playground_runs_queued" in metrics and "playground_step_delivery_seconds_count" in metrics
+
+
+def test_the_linreg_playground_offers_the_fixed_b_landscape(server):
+    page = server.client.get("/play/linreg?landscape_fix_b=on").text
+    assert re.search(r'id="f-landscape_fix_b"[^>]*checked', page)
+    form = {"lr": "0.03", "batch_size": "10", "epochs": "1", "true_w": "book", "landscape_fix_b": "on"}
+    started = server.client.post("/play/linreg/runs", data=form)
+    run_id = re.search(r'data-run-id="(\w+)"', started.text).group(1)
+    assert server.client.get(f"/api/runs/{run_id}").json()["spec"]["landscape_fix_b"] is True
+    maps = [json.loads(m["data"]) for m in events_of(server, run_id) if m.get("event") == "snapshot"]
+    assert {m["data"]["b"] for m in maps if m["kind"] == "landscape"} == {4.2}
