@@ -81,6 +81,18 @@ _run_spec_adapter: TypeAdapter[RunSpec] = TypeAdapter(RunSpec)
 DEFAULT_LR = {"linreg": 0.03, "softmax": 0.1, "mlp": 0.5}
 
 
+class Problem(str):
+    """One readable line about a bad setting (English), with a code and values for translations."""
+
+    code: str = ""
+    params: dict
+
+    def __new__(cls, text: str, code: str = "", **params):
+        problem = super().__new__(cls, text)
+        problem.code, problem.params = code, params
+        return problem
+
+
 class SpecError(ValueError):
     """A spec was refused; `problems` holds one readable line per bad field."""
 
@@ -101,40 +113,62 @@ def parse_spec(data: dict) -> RunSpec:
 SPEC_CLASSES: dict[str, type[BaseSpec]] = {"linreg": LinRegSpec, "softmax": SoftmaxSpec, "mlp": MLPSpec}
 
 
-def allowed_range(spec_class: type[BaseModel], field_name: str) -> str | None:
-    """'between 0 (exclusive) and 1000' for a bounded number field, else None."""
+def field_limits(spec_class: type[BaseModel], field_name: str) -> dict | None:
+    """{low, low_open, high, high_open} for a bounded number field (None where unbounded), else None."""
     field = spec_class.model_fields.get(field_name)
     if field is None:
         return None
-    low = high = None
+    limits = {"low": None, "low_open": False, "high": None, "high_open": False}
     for rule in field.metadata:
-        for attr, low_text in (("gt", "{} (exclusive)"), ("ge", "{}")):
+        for attr, side, is_open in (
+            ("gt", "low", True),
+            ("ge", "low", False),
+            ("lt", "high", True),
+            ("le", "high", False),
+        ):
             if getattr(rule, attr, None) is not None:
-                low = low_text.format(getattr(rule, attr))
-        for attr, high_text in (("lt", "{} (exclusive)"), ("le", "{}")):
-            if getattr(rule, attr, None) is not None:
-                high = high_text.format(getattr(rule, attr))
-    if low is None and high is None:
+                limits[side], limits[f"{side}_open"] = getattr(rule, attr), is_open
+    return limits if limits["low"] is not None or limits["high"] is not None else None
+
+
+def allowed_range(spec_class: type[BaseModel], field_name: str) -> str | None:
+    """'between 0 (exclusive) and 1000' for a bounded number field, else None."""
+    limits = field_limits(spec_class, field_name)
+    if limits is None:
         return None
-    return f"between {low or '-inf'} and {high or 'inf'}"
+    low = (
+        "-inf"
+        if limits["low"] is None
+        else f"{limits['low']}" + (" (exclusive)" if limits["low_open"] else "")
+    )
+    high = (
+        "inf"
+        if limits["high"] is None
+        else f"{limits['high']}" + (" (exclusive)" if limits["high_open"] else "")
+    )
+    return f"between {low} and {high}"
 
 
-def explain(error: dict, spec_class: type[BaseModel] | None) -> str:
+def explain(error: dict, spec_class: type[BaseModel] | None) -> Problem:
     """One pydantic error as 'field: what is allowed (got X)'."""
     location = ".".join(str(part) for part in error["loc"] if part not in SPEC_CLASSES)
     field_name = str(error["loc"][-1]) if error["loc"] else ""
     got = error.get("input")
     bounds = allowed_range(spec_class, field_name) if spec_class else None
     if bounds and error["type"] in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        return f"{location}: must be {bounds} (got {got!r})"
+        limits = field_limits(spec_class, field_name)
+        return Problem(
+            f"{location}: must be {bounds} (got {got!r})", "range", field=location, got=repr(got), **limits
+        )
     if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
         tag = got.get("model") if isinstance(got, dict) else got
-        return f"model: must be one of {', '.join(SPEC_CLASSES)} (got {tag!r})"
+        models = ", ".join(SPEC_CLASSES)
+        return Problem(f"model: must be one of {models} (got {tag!r})", "model", models=models, got=repr(tag))
     if error["type"] == "value_error" and not location:  # a rule across fields; its message names them
-        return error["msg"].removeprefix("Value error, ")
+        return Problem(error["msg"].removeprefix("Value error, "))
     if error["type"] == "extra_forbidden":
-        return f"{location}: is not a setting of this model"
+        return Problem(f"{location}: is not a setting of this model", "not_a_setting", field=location)
     message = error["msg"]
     if bounds:
         message += f"; allowed range: {bounds}"
-    return f"{location or 'spec'}: {message} (got {got!r})"
+    return Problem(f"{location or 'spec'}: {message} (got {got!r})")

@@ -318,7 +318,24 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 def refused(request: Request, status_code: int, title: str, problems: list[str]) -> HTMLResponse:
     """A message shown next to the Train button; the run panel below it stays as it was."""
     headers = {"HX-Retarget": "#form-problems", "HX-Reswap": "innerHTML"}
+    problems = localized(request, problems)
     return page(request, "fragments/refused.html", status_code, headers, title=title, problems=problems)
+
+
+def localized(request: Request, problems: list[str]) -> list[str]:
+    """Each problem with a known kind (specs.Problem.code) in the visitor's language; others as written."""
+    return [localized_problem(request, problem) for problem in problems]
+
+
+def localized_problem(request: Request, problem: str) -> str:
+    code, params = getattr(problem, "code", ""), dict(getattr(problem, "params", {}))
+    if f"problem.{code}" not in messages():
+        return str(problem)
+    if code == "range":
+        for side, endless in (("low", "-inf"), ("high", "inf")):
+            value = endless if params[side] is None else f"{params[side]:g}"
+            params[side] = tr(request, "problem.open", value=value) if params[f"{side}_open"] else value
+    return tr(request, f"problem.{code}", **params)
 
 
 def panel_context(request: Request, run: RunState) -> dict:
@@ -350,7 +367,7 @@ async def playground(request: Request, model_key: str):
         "play.html",
         model=model,
         controls=localized_help(request, controls_of(model, spec)),
-        notices=notices,
+        notices=localized(request, notices),
         pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
         datasets=[(d, tr(request, f"dataset.{d}")) for d in get_args(ClassificationDataset)],
         true_w_choices={value: tr(request, f"truew.{value}") for value in TRUE_W_LABELS},

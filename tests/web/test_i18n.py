@@ -103,3 +103,23 @@ def test_the_streamed_status_carries_both_languages(status):
     fragment = render("fragments/status.html", event={"type": "finished", "status": status, "message": ""})
     for lang in LANGUAGES:
         assert f'class="l-{lang}">{messages()["status." + status][lang]}</span>' in fragment
+
+
+def test_setting_problems_read_in_both_languages(server):
+    """A bad value in a shared link is named in the visitor's language; the English rendering from the
+    catalog is the trainer's own sentence, so the two cannot drift apart."""
+    from app.training.specs import SpecError, parse_spec
+    from app.web.pages import localized_problem
+
+    class Visitor:
+        def __init__(self, lang):
+            self.query_params, self.cookies, self.headers = {"lang": lang}, {}, {}
+
+    try:
+        parse_spec({"model": "linreg", "lr": -1, "epochs": 500, "foo": 1})
+    except SpecError as error:
+        problems = error.problems
+    assert [localized_problem(Visitor("en"), p) for p in problems] == list(problems)
+    assert all(p.code for p in problems)
+    zh = httpx.get(server.base + "/play/linreg", params={"lr": "-1", "epochs": "500", "lang": "zh"}).text
+    assert "lr:应在 0(不含) 到 1000 之间(现在是 &#39;-1&#39;)" in zh and "epochs:应在 1 到 200 之间" in zh
