@@ -9,12 +9,9 @@ from app.runs.store import RunStore
 from . import keys
 
 
-def publish(client: redis.Redis, run_id: str, event: dict, maxlen: int) -> str:
-    """XADD one event; the stream id Redis gives it is the event's SSE id."""
-    entry_id = client.xadd(
-        keys.stream(run_id), {keys.FIELD: json.dumps(event, separators=(",", ":"))}, maxlen=maxlen
-    )
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+def publish(client: redis.Redis, run_id: str, event: dict, maxlen: int) -> None:
+    """XADD one event (on a client or a pipeline); the stream id Redis gives it is the event's SSE id."""
+    client.xadd(keys.stream(run_id), {keys.FIELD: json.dumps(event, separators=(",", ":"))}, maxlen=maxlen)
 
 
 def read_events(client: redis.Redis, run_id: str) -> list[dict]:
@@ -42,7 +39,7 @@ def finish(client: redis.Redis, store: RunStore, run_id: str, events: list[dict]
     finds it in the run history too. Redis forgets the run after KEEP_S."""
     store.finish(run_id, events)
     pipe = client.pipeline()
-    pipe.xadd(keys.stream(run_id), {keys.FIELD: json.dumps(events[-1], separators=(",", ":"))}, maxlen=maxlen)
+    publish(pipe, run_id, events[-1], maxlen)
     pipe.srem(keys.RUNNING, run_id)
     pipe.zrem(keys.QUEUED, run_id)
     for key in (keys.stream(run_id), keys.owner(run_id), keys.cancel(run_id)):
