@@ -168,3 +168,24 @@ def gauge(web, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+def test_the_pages_work_on_the_broker_backend(cluster):
+    """The playground form on one replica, the run's page and the runs list on the other."""
+    a, b = cluster.webs
+    form = {"lr": "0.03", "batch_size": "10", "epochs": "2", "true_w": "book"}
+    panel = a.client.post("/play/linreg/runs", data=form)
+    assert panel.status_code == 200 and "data-run-id" in panel.text
+    run_id = panel.text.split('data-run-id="', 1)[1].split('"', 1)[0]
+    assert wait_for(b, run_id, {"done"}) == "done"
+    page = b.client.get(f"/runs/{run_id}")
+    assert page.status_code == 200 and "epoch-rows" in page.text
+    assert run_id in b.client.get("/runs").text
+    race = b.client.post("/api/races", json={"base": SHORT, "vary": "lr", "values": [0.01, 0.1]}).json()
+    lanes = [json.loads(m["data"])["lane"] for m in stream_race(a, race["id"]) if m["event"] == "finished"]
+    assert sorted(lanes) == [0, 1]  # a race started on one replica streams whole from the other
+
+
+def stream_race(web, race_id: str) -> list[dict]:
+    with httpx.stream("GET", f"{web.base}/api/races/{race_id}/events", timeout=60) as response:
+        return [m for m in read_sse(response) if "id" in m]
