@@ -64,6 +64,8 @@ class Finished(BaseModel):
     status: FinishStatus
     message: str = ""
     epochs_done: int = 0
+    code: str = Field("", description="the kind of message (trainer.ENDINGS), for translations")
+    params: dict[str, Any] = Field(default_factory=dict, description="the values in the message")
 
 
 Event = Annotated[Started | Step | Epoch | Snapshot | Finished, Field(discriminator="type")]

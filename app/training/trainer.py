@@ -82,22 +82,42 @@ def diverged(loss: float, initial_loss: float) -> bool:
     return not math.isfinite(loss) or loss > EXPLODED_FACTOR * max(initial_loss, 1.0)
 
 
-def divergence_advice(spec: RunSpec, loss: float, initial_loss: float) -> str:
+# How a run ends, in words; `code` and the values let the web say the same in another language.
+ENDINGS = {
+    "done": "trained {epochs} epochs",
+    "cancelled": "cancelled at step {step}",
+    "diverged_naive": "loss became {loss} (the untrained model's was {initial}): exp() overflowed in the "
+    "naive softmax (scores above about 88 give inf/inf = NaN). Turn naive_softmax off: subtracting each "
+    "row's max first gives the same probabilities without overflow.",
+    "diverged_zero_grad": "loss became {loss} (the untrained model's was {initial}): zero_grad was skipped, "
+    "so every step used the sum of all earlier gradients and the steps kept growing. Clear the gradients "
+    "after each update.",
+    "diverged_lr": "loss became {loss} (the untrained model's was {initial}): learning rate {lr} is too high "
+    "for this model; try {suggestion} or less.",
+}
+
+
+def ending(status: str, code: str, epochs_done: int, **params) -> Finished:
+    return Finished(
+        status=status,
+        message=ENDINGS[code].format(**params),
+        epochs_done=epochs_done,
+        code=code,
+        params=params,
+    )
+
+
+def divergence(spec: RunSpec, loss: float, initial_loss: float, epochs_done: int) -> Finished:
     """Why the loss ran away, and what to change."""
-    what = f"loss became {loss:.4g} (the untrained model's was {initial_loss:.4g})"
+    values = {"loss": f"{loss:.4g}", "initial": f"{initial_loss:.4g}"}
     if getattr(spec, "naive_softmax", False) and not math.isfinite(loss):
-        return (
-            f"{what}: exp() overflowed in the naive softmax (scores above about 88 give inf/inf = NaN). "
-            "Turn naive_softmax off: subtracting each row's max first gives the same probabilities "
-            "without overflow."
-        )
+        return ending("diverged", "diverged_naive", epochs_done, **values)
     if spec.skip_zero_grad:
-        return (
-            f"{what}: zero_grad was skipped, so every step used the sum of all earlier gradients and "
-            "the steps kept growing. Clear the gradients after each update."
-        )
+        return ending("diverged", "diverged_zero_grad", epochs_done, **values)
     suggestion = DEFAULT_LR[spec.model] if spec.lr > DEFAULT_LR[spec.model] else spec.lr / 10
-    return f"{what}: learning rate {spec.lr:g} is too high for this model; try {suggestion:g} or less."
+    return ending(
+        "diverged", "diverged_lr", epochs_done, lr=f"{spec.lr:g}", suggestion=f"{suggestion:g}", **values
+    )
 
 
 def train(
@@ -160,8 +180,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
         train_loss, train_acc = run.train_metrics()
         for loss in (train_loss, test_loss):
             if diverged(loss, initial_loss):
-                message = divergence_advice(spec, loss, initial_loss)
-                yield Finished(status="diverged", message=message, epochs_done=epoch - 1)
+                yield divergence(spec, loss, initial_loss, epochs_done=epoch - 1)
                 return
         seconds = time.perf_counter() - started_at
         yield Epoch(
@@ -180,7 +199,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
             yield landscape_snapshot(landscape, last.data["b"], step, epoch)
         if confusion:
             yield Snapshot(step=step, epoch=epoch, kind="confusion", data={"matrix": confusion[0].tolist()})
-    yield Finished(status="done", message=f"trained {spec.epochs} epochs", epochs_done=spec.epochs)
+    yield ending("done", "done", spec.epochs, epochs=spec.epochs)
 
 
 def make_landscape(spec: RunSpec, data: Dataset) -> Landscape | None:
@@ -216,9 +235,7 @@ class EpochRun:
         classifier = self.data.task == "classification"
         for X, y in minibatches(self.data.X_train, self.data.y_train, self.spec.batch_size, generator):
             if should_stop():
-                return Finished(
-                    status="cancelled", message=f"cancelled at step {self.step}", epochs_done=self.epoch - 1
-                )
+                return ending("cancelled", "cancelled", self.epoch - 1, step=self.step)
             if self.probe:  # look inside the hidden layers on some of the steps that become step events
                 self.probe.active = step_event_due(self.step + 1, max(self.step_interval, PROBE_MIN_INTERVAL))
             loss, scores = self.model.train_step(X, y)
@@ -230,8 +247,7 @@ class EpochRun:
             if step_event_due(self.step, self.step_interval):
                 mean_loss = self.close_window()
                 if diverged(mean_loss, self.initial_loss):
-                    message = divergence_advice(self.spec, mean_loss, self.initial_loss)
-                    return Finished(status="diverged", message=message, epochs_done=self.epoch - 1)
+                    return divergence(self.spec, mean_loss, self.initial_loss, epochs_done=self.epoch - 1)
                 layers = self.probe.read() if self.probe else None
                 yield Step(step=self.step, epoch=self.epoch, loss=mean_loss, layers=layers)
                 if not classifier:  # linear regression: w and b move with every step event

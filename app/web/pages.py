@@ -270,6 +270,8 @@ def final_result(request: Request, run: RunState) -> str:
     if run.status != "done" or last is None:
         finished = next((e.event for e in reversed(run.log.entries) if e.event["type"] == "finished"), {})
         message = finished.get("message", "")
+        if finished.get("code"):  # the trainer's sentence, in the visitor's language
+            message = tr(request, f"js.finish_{finished['code']}", **finished.get("params", {}))
         return f"{run.status}: {message}" if message else run.status
     if last.get("test_acc") is not None:
         text = tr(request, "result.acc", acc=f"{last['test_acc']:.1%}")

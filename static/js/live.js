@@ -218,7 +218,11 @@ and the confusion matrix ("confusion" snapshots).
 
     resultText(event) {
       const last = this.lastEpoch;
-      if (event.status !== "done" || !last) return event.status + (event.message ? ": " + event.message : "");
+      if (event.status !== "done" || !last) {
+        const key = "finish_" + event.code; // the trainer's sentence in the page's language, where it has a code
+        const message = event.code ? window.pg.tr(key, event.params, event.message) : event.message;
+        return event.status + (message ? ": " + message : "");
+      }
       let text;
       if (last.test_acc !== null && last.test_acc !== undefined) {
         text = window.pg.tr("result_acc", { acc: window.pg.pct(last.test_acc) });

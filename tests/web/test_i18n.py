@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from app.web.i18n import LANGUAGES, messages
 from app.web.templating import render
@@ -123,3 +124,20 @@ def test_setting_problems_read_in_both_languages(server):
     assert all(p.code for p in problems)
     zh = httpx.get(server.base + "/play/linreg", params={"lr": "-1", "epochs": "500", "lang": "zh"}).text
     assert "lr:应在 0(不含) 到 1000 之间(现在是 &#39;-1&#39;)" in zh and "epochs:应在 1 到 200 之间" in zh
+
+
+def test_how_a_run_ended_reads_in_both_languages(data_dir):
+    """The trainer's endings are catalog entries too: English identical to the trainer's sentence, and
+    the streamed status line carries both languages with the run's own values."""
+    from app.training.specs import parse_spec
+    from app.training.trainer import ENDINGS, train
+
+    for code, sentence in ENDINGS.items():
+        assert messages()[f"js.finish_{code}"]["en"] == sentence, code
+    events = list(train(parse_spec({"model": "linreg", "lr": 30, "epochs": 1}), data_dir=data_dir))
+    finished = events[-1].model_dump(mode="json")
+    assert finished["status"] == "diverged" and finished["code"] == "diverged_lr"
+    assert messages()["js.finish_diverged_lr"]["en"].format(**finished["params"]) == finished["message"]
+    line = render("fragments/status.html", event=finished)
+    assert f"学习率 {finished['params']['lr']} 对这个模型太大了" in line
+    assert str(escape(finished["message"])) in line
