@@ -23,13 +23,18 @@ def serve_demos(requests: Connection) -> None:
         try:
             requests.send(("ok", run_demo(name, params)))
         except DemoInputError as error:
-            requests.send(("bad input", str(error)))
+            requests.send(("bad input", (str(error), error.code, error.params)))
         except Exception as error:  # a bug in a demo must not take the process down
             requests.send(("error", f"{type(error).__name__}: {error}"))
 
 
 class DemoInputRefused(ValueError):
-    """The learner's input cannot be used; the message says what to change."""
+    """The learner's input cannot be used; the message says what to change. `code` and `params` name
+    the kind of problem and its values (demos.INPUT_PROBLEMS), for translations."""
+
+    def __init__(self, message: str, code: str = "", params: dict | None = None):
+        super().__init__(message)
+        self.code, self.params = code, params or {}
 
 
 class DemoProcess:
@@ -62,7 +67,7 @@ class DemoProcess:
         async with self._lock:
             status, payload = await asyncio.to_thread(self._ask, name, params)
         if status == "bad input":
-            raise DemoInputRefused(payload)
+            raise DemoInputRefused(*payload)
         if status != "ok":
             raise RuntimeError(payload)
         return payload

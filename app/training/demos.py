@@ -29,8 +29,41 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
+# What can be wrong with a learner's input, in words; `code` and the values let the web say it in zh too.
+INPUT_PROBLEMS = {
+    "not_a_number_type": "{name}: expected a number, got {got}",
+    "empty_number": "{name}: empty input; enter a number",
+    "not_a_number": "{name}: {shown} is not a number; use digits like 3, -0.5 or 1e-3",
+    "not_finite": "{name}: NaN and infinity are not accepted; enter a finite number",
+    "beyond_float32": "{name}: {number} is beyond float32's range (about 3.4e38); use a smaller number",
+    "not_whole": "{name}: expected a whole number from {lo} to {hi}, got {got}",
+    "whole_out_of_range": "{name}: {value} is out of range; use a whole number from {lo} to {hi}",
+    "too_many": "{name}: {count} numbers is too many; the limit is {limit} numbers in total",
+    "text_too_long": "{name}: the text is too long; the limit is {limit} numbers in total",
+    "not_rows": "{name}: expected rows of numbers such as '1 2; 3 4', got {got}",
+    "empty_rows": "{name}: empty input; enter rows of numbers such as '1 2; 3 4'",
+    "ragged": "{name}: ragged rows; row 1 has {width} numbers but row {row} has {count}. "
+    "Give every row the same number of entries",
+    "not_numbers": "{name}: expected numbers such as '1 2 3', got {got}",
+    "empty_numbers": "{name}: empty input; enter numbers such as '1 2 3'",
+    "lengths_differ": "{name_a} has {len_a} numbers but {name_b} has {len_b}; "
+    "give both the same number of entries",
+    "labels_rows": "y has {labels} labels but y_hat has {rows} rows; give one label per row",
+    "not_a_class": "y: label {label} is not a class index; use whole numbers from 0 to {top}",
+    "shift_range": "c must lie within [-1e6, 1e6] and k within [-1000, 1000]",
+    "plot_range": "lo and hi must satisfy -20 <= lo < hi <= 20",
+    "unknown_demo": "unknown demo {name}; choose one of {choices}",
+    "not_a_mapping": "{name}: parameters must be a mapping of names to values",
+    "unknown_parameters": "{name}: unknown parameter(s) {unknown}; use {accepted}",
+}
+
+
 class DemoInputError(ValueError):
     """The learner's input cannot be used; the message says what to change."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(INPUT_PROBLEMS[code].format(**params))
+        self.code, self.params = code, {key: str(value) for key, value in params.items()}
 
 
 # ---------------------------------------------------------------- parsing
@@ -38,74 +71,63 @@ class DemoInputError(ValueError):
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool):
-        raise DemoInputError(f"{name}: expected a number, got {value!r}")
+        raise DemoInputError("not_a_number_type", name=name, got=repr(value))
     if isinstance(value, int | float):
         number = float(value) if isinstance(value, float) or abs(value) < 10**300 else math.inf
     elif isinstance(value, str):
         text = value.strip()
         if not text:
-            raise DemoInputError(f"{name}: empty input; enter a number")
+            raise DemoInputError("empty_number", name=name)
         if not _NUMBER.fullmatch(text):
             shown = text if len(text) <= 20 else text[:20] + "..."
-            raise DemoInputError(f"{name}: {shown!r} is not a number; use digits like 3, -0.5 or 1e-3")
+            raise DemoInputError("not_a_number", name=name, shown=repr(shown))
         number = float(text)
     else:
-        raise DemoInputError(f"{name}: expected a number, got {type(value).__name__}")
+        raise DemoInputError("not_a_number_type", name=name, got=type(value).__name__)
     if not math.isfinite(number):
-        raise DemoInputError(f"{name}: NaN and infinity are not accepted; enter a finite number")
+        raise DemoInputError("not_finite", name=name)
     if abs(number) > FLOAT32_MAX:
-        raise DemoInputError(
-            f"{name}: {number:g} is beyond float32's range (about 3.4e38); use a smaller number"
-        )
+        raise DemoInputError("beyond_float32", name=name, number=f"{number:g}")
     return number
 
 
 def _integer(value: Any, name: str, lo: int, hi: int) -> int:
     if isinstance(value, bool):
-        raise DemoInputError(f"{name}: expected a whole number from {lo} to {hi}, got {value!r}")
+        raise DemoInputError("not_whole", name=name, lo=lo, hi=hi, got=repr(value))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()) and len(value.strip()) <= 30:
         value = int(value.strip())
     if not isinstance(value, int):
-        raise DemoInputError(f"{name}: expected a whole number from {lo} to {hi}, got {value!r}")
+        raise DemoInputError("not_whole", name=name, lo=lo, hi=hi, got=repr(value))
     if not lo <= value <= hi:
-        raise DemoInputError(f"{name}: {value} is out of range; use a whole number from {lo} to {hi}")
+        raise DemoInputError("whole_out_of_range", name=name, value=value, lo=lo, hi=hi)
     return value
 
 
 def _check_size(count: int, name: str) -> None:
     if count > MAX_ELEMENTS:
-        raise DemoInputError(
-            f"{name}: {count} numbers is too many; the limit is {MAX_ELEMENTS} numbers in total"
-        )
+        raise DemoInputError("too_many", name=name, count=count, limit=MAX_ELEMENTS)
 
 
 def _matrix(value: Any, name: str) -> list[list[float]]:
     """Rows of numbers: text "1 2; 3 4" or "1,2\\n3,4", a list of lists, or a flat list (one row)."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
-            raise DemoInputError(
-                f"{name}: the text is too long; the limit is {MAX_ELEMENTS} numbers in total"
-            )
+            raise DemoInputError("text_too_long", name=name, limit=MAX_ELEMENTS)
         lines = [line.strip() for line in re.split(r"[;\n]", value)]
         rows: list[Any] = [re.split(r"[\s,]+", line) for line in lines if line]
     elif isinstance(value, list):
         rows = value if value and all(isinstance(row, list) for row in value) else [value]
     else:
-        raise DemoInputError(
-            f"{name}: expected rows of numbers such as '1 2; 3 4', got {type(value).__name__}"
-        )
+        raise DemoInputError("not_rows", name=name, got=type(value).__name__)
     if not rows or not rows[0]:
-        raise DemoInputError(f"{name}: empty input; enter rows of numbers such as '1 2; 3 4'")
+        raise DemoInputError("empty_rows", name=name)
     _check_size(sum(len(row) for row in rows), name)
     width = len(rows[0])
     for index, row in enumerate(rows):
         if len(row) != width:
-            raise DemoInputError(
-                f"{name}: ragged rows; row 1 has {width} numbers but row {index + 1} has {len(row)}. "
-                "Give every row the same number of entries"
-            )
+            raise DemoInputError("ragged", name=name, width=width, row=index + 1, count=len(row))
     return [[_number(entry, name) for entry in row] for row in rows]
 
 
@@ -113,27 +135,23 @@ def _vector(value: Any, name: str) -> list[float]:
     """Numbers separated by spaces, commas, semicolons or newlines, or a JSON list of numbers."""
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
-            raise DemoInputError(
-                f"{name}: the text is too long; the limit is {MAX_ELEMENTS} numbers in total"
-            )
+            raise DemoInputError("text_too_long", name=name, limit=MAX_ELEMENTS)
         entries: list[Any] = [entry for entry in re.split(r"[\s,;]+", value) if entry]
     elif isinstance(value, list):
         entries = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         entries = [value]
     else:
-        raise DemoInputError(f"{name}: expected numbers such as '1 2 3', got {type(value).__name__}")
+        raise DemoInputError("not_numbers", name=name, got=type(value).__name__)
     if not entries:
-        raise DemoInputError(f"{name}: empty input; enter numbers such as '1 2 3'")
+        raise DemoInputError("empty_numbers", name=name)
     _check_size(len(entries), name)
     return [_number(entry, name) for entry in entries]
 
 
 def _same_length(a: list[float], b: list[float], name_a: str, name_b: str) -> None:
     if len(a) != len(b):
-        raise DemoInputError(
-            f"{name_a} has {len(a)} numbers but {name_b} has {len(b)}; give both the same number of entries"
-        )
+        raise DemoInputError("lengths_differ", name_a=name_a, len_a=len(a), name_b=name_b, len_b=len(b))
 
 
 # ---------------------------------------------------------------- output
@@ -278,12 +296,10 @@ def gather_accuracy(y_hat: Any = "0.1 0.3 0.6; 0.3 0.2 0.5", y: Any = "0 2") -> 
     rows, classes = scores.shape
     labels = _vector(y, "y")
     if len(labels) != rows:
-        raise DemoInputError(f"y has {len(labels)} labels but y_hat has {rows} rows; give one label per row")
+        raise DemoInputError("labels_rows", labels=len(labels), rows=rows)
     for label in labels:
         if not label.is_integer() or not 0 <= label < classes:
-            raise DemoInputError(
-                f"y: label {label:g} is not a class index; use whole numbers from 0 to {classes - 1}"
-            )
+            raise DemoInputError("not_a_class", label=f"{label:g}", top=classes - 1)
     target = torch.tensor([int(label) for label in labels])
     predicted = scores.argmax(dim=1)
     correct = predicted == target
@@ -300,7 +316,7 @@ def softmax_shift(scores: Any = "1 2 3", c: Any = 99, k: Any = 2) -> dict:
     x = _tensor(_vector(scores, "scores"))
     shift, scale = _number(c, "c"), _number(k, "k")
     if abs(shift) > 1e6 or abs(scale) > 1e3:
-        raise DemoInputError("c must lie within [-1e6, 1e6] and k within [-1000, 1000]")
+        raise DemoInputError("shift_range")
     softmax, shifted, scaled = (torch.softmax(v, dim=0) for v in (x, x + shift, scale * x))
 
     def naive(v: torch.Tensor) -> torch.Tensor:
@@ -329,7 +345,7 @@ def activations(lo: Any = -8, hi: Any = 8, points: Any = 81) -> dict:
     """relu, sigmoid, tanh and their derivatives by autograd, checked against s(1 - s) and 1 - tanh^2."""
     low, high, count = _number(lo, "lo"), _number(hi, "hi"), _integer(points, "points", 2, 401)
     if not -20 <= low < high <= 20:
-        raise DemoInputError("lo and hi must satisfy -20 <= lo < hi <= 20")
+        raise DemoInputError("plot_range")
     x = torch.linspace(low, high, count, dtype=torch.float64).float().requires_grad_()
     result: dict[str, Any] = {"x": _clean(x)}
     grads = {}
@@ -399,12 +415,14 @@ DEMOS: dict[str, Callable[..., dict]] = {
 def run_demo(name: str, params: dict) -> dict:
     """The named demo's JSON-ready result; DemoInputError for an unknown name or unusable input."""
     if not isinstance(name, str) or name not in DEMOS:
-        raise DemoInputError(f"unknown demo {name!r}; choose one of {', '.join(DEMOS)}")
+        raise DemoInputError("unknown_demo", name=repr(name), choices=", ".join(DEMOS))
     if not isinstance(params, dict):
-        raise DemoInputError(f"{name}: parameters must be a mapping of names to values")
+        raise DemoInputError("not_a_mapping", name=name)
     function = DEMOS[name]
     accepted = list(inspect.signature(function).parameters)
     unknown = sorted(str(key) for key in params if key not in accepted)
     if unknown:
-        raise DemoInputError(f"{name}: unknown parameter(s) {', '.join(unknown)}; use {', '.join(accepted)}")
+        raise DemoInputError(
+            "unknown_parameters", name=name, unknown=", ".join(unknown), accepted=", ".join(accepted)
+        )
     return function(**params)

@@ -85,3 +85,17 @@ def test_items_link_to_their_ready_made_races(server):
     assert "race_vary=activation&amp;race_values=sigmoid%2Crelu#race" in page
     playground = server.client.get("/play/mlp?hidden_layers=3&race_vary=activation&race_values=sigmoid,relu")
     assert 'value="sigmoid,relu"' in playground.text
+
+
+def test_demo_input_problems_read_in_both_languages(server):
+    """Each problem a demo can name is in the catalog, its English identical to the demo's sentence."""
+    from app.training.demos import INPUT_PROBLEMS
+    from app.web.i18n import messages
+
+    for code, sentence in INPUT_PROBLEMS.items():
+        assert messages()[f"demo_problem.{code}"]["en"] == sentence, code
+    ragged = {"y_hat": "1 2; 3", "y": "1 2"}
+    zh = server.client.post("/exercises/demo/gather_accuracy", data=ragged, params={"lang": "zh"})
+    assert zh.status_code == 422 and "y_hat:各行长短不一;第 1 行有 2 个数,第 2 行却有 1 个" in zh.text
+    en = server.client.post("/exercises/demo/gather_accuracy", data=ragged, params={"lang": "en"})
+    assert "y_hat: ragged rows; row 1 has 2 numbers but row 2 has 1." in en.text
