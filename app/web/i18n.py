@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 import markupsafe
@@ -86,7 +86,16 @@ class RememberLanguage:
         await self.app(scope, receive, send_with_cookie)
 
 
+@jinja2.pass_context
+def language_link(context, lang: str) -> str:
+    """This page in `lang`: the same query (a playground's settings stay), with lang= replaced."""
+    request = context.get("request")
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] if request else []
+    return "?" + urlencode([*query, ("lang", lang)])
+
+
 def install(environment: jinja2.Environment) -> None:
+    environment.globals["language_link"] = language_link
     environment.globals["both"] = both
     environment.globals["t"] = translate
     environment.globals["current_language"] = current_language

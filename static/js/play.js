@@ -10,6 +10,10 @@
   function syncUrl(form) {
     const query = new URLSearchParams(new FormData(form)).toString();
     history.replaceState(history.state, "", location.pathname + (query ? "?" + query : ""));
+    // the language links keep the settings too
+    document.querySelectorAll(".lang-switch a[lang]").forEach((link) => {
+      link.search = "?" + (query ? query + "&" : "") + "lang=" + link.lang;
+    });
   }
 
   function copyText(text) {

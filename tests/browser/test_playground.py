@@ -109,3 +109,12 @@ def test_exercise_formulas_are_typeset_with_katex(page):
     page.goto("/exercises/mlp?lang=en")
     expect(page.locator("main .katex").first).to_be_visible()
     assert "\\sigma" not in page.locator("main").inner_text()  # no raw TeX left on the page
+
+
+def test_switching_language_keeps_the_settings_moved_on_the_page(page):
+    page.goto("/play/mlp?lang=en")
+    page.locator("#f-hidden_units").fill("48")
+    page.locator("#f-hidden_units").dispatch_event("change")
+    page.locator(".lang-switch a[lang=zh]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
+    expect(page.locator("#f-hidden_units")).to_have_value("48")

@@ -141,3 +141,10 @@ def test_how_a_run_ended_reads_in_both_languages(data_dir):
     line = render("fragments/status.html", event=finished)
     assert f"学习率 {finished['params']['lr']} 对这个模型太大了" in line
     assert str(escape(finished["message"])) in line
+
+
+def test_switching_language_keeps_the_playground_settings(server):
+    page = httpx.get(
+        server.base + "/play/mlp", params={"hidden_units": "64", "activation": "tanh", "lang": "en"}
+    )
+    assert 'href="?hidden_units=64&amp;activation=tanh&amp;lang=zh"' in page.text
