@@ -113,15 +113,20 @@ class LayerProbe:
         if not self.hidden:
             self.active = False
             return None
-        layers = []
-        for number, (H, grad_norm) in enumerate(zip(self.hidden, self.grad_norms, strict=False), start=1):
-            saturated, dead = self.shares(H)
-            layers.append({"layer": number, "grad_norm": grad_norm, "saturated": saturated, "dead": dead})
-        values = torch.stack([torch.stack([x["grad_norm"], x["saturated"], x["dead"]]) for x in layers])
-        for layer, (grad_norm, saturated, dead) in zip(layers, values.double().cpu().tolist(), strict=True):
-            layer.update(
-                grad_norm=float(f"{grad_norm:.4g}"), saturated=round(saturated, 4), dead=round(dead, 4)
-            )
+        rows = [
+            torch.stack([grad_norm, *self.shares(H)])
+            for H, grad_norm in zip(self.hidden, self.grad_norms, strict=True)
+        ]
+        values = torch.stack(rows).double().cpu().tolist()  # the one device sync of a probed step
+        layers = [
+            {
+                "layer": number,
+                "grad_norm": float(f"{norm:.4g}"),
+                "saturated": round(sat, 4),
+                "dead": round(dead, 4),
+            }
+            for number, (norm, sat, dead) in enumerate(values, start=1)
+        ]
         self.hidden, self.grad_norms, self.active = [], [], False
         return layers
 
