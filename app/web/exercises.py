@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 from app.exercises.content import check_answer, find_item, load_sections
 from app.runs.demo_process import DemoInputRefused
 
-from .i18n import language, messages
-from .pages import tr
+from .i18n import language
+from .pages import tr_coded
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +96,6 @@ async def demo(request: Request, name: str):
     try:
         result = await request.app.state.demos.run(name, params)
     except DemoInputRefused as error:
-        key = f"demo_problem.{error.code}"  # the problem in the visitor's language, where the catalog has it
-        problem = tr(request, key, **error.params) if key in messages() else str(error)
+        problem = tr_coded(request, f"demo_problem.{error.code}", str(error), **error.params)
         return render(request, "fragments/demo_result.html", 422, demo_name=name, problem=problem)
     return render(request, "fragments/demo_result.html", demo_name=name, result=result)

@@ -41,14 +41,13 @@ def language(request: Request) -> str:
 
 
 @jinja2.pass_context
-def translate(context, key: str) -> str:
-    lang = context.get("lang") or (language(context["request"]) if "request" in context else "en")
-    return messages()[key][lang]
+def current_language(context) -> str:
+    return context.get("lang") or (language(context["request"]) if "request" in context else "en")
 
 
 @jinja2.pass_context
-def current_language(context) -> str:
-    return context.get("lang") or (language(context["request"]) if "request" in context else "en")
+def translate(context, key: str) -> str:
+    return messages()[key][current_language(context)]
 
 
 def both(key: str, **values) -> markupsafe.Markup:

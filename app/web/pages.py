@@ -271,7 +271,7 @@ def final_result(request: Request, run: RunState) -> str:
         finished = next((e.event for e in reversed(run.log.entries) if e.event["type"] == "finished"), {})
         message = finished.get("message", "")
         if finished.get("code"):  # the trainer's sentence, in the visitor's language
-            message = tr(request, f"js.finish_{finished['code']}", **finished.get("params", {}))
+            message = tr_coded(request, f"js.finish_{finished['code']}", message, **finished["params"])
         return f"{run.status}: {message}" if message else run.status
     if last.get("test_acc") is not None:
         text = tr(request, "result.acc", acc=f"{last['test_acc']:.1%}")
@@ -300,6 +300,12 @@ def tr(request: Request, key: str, **values) -> str:
     """The catalog text of `key` in the visitor's language, with {placeholders} filled in."""
     text = messages()[key][language(request)]
     return text.format(**values) if values else text
+
+
+def tr_coded(request: Request, key: str, fallback: str, **values) -> str:
+    """A sentence the training core wrote with a code: the catalog's `key` in the visitor's language
+    where the catalog has it, else the core's own English (`fallback`)."""
+    return tr(request, key, **values) if key in messages() else fallback
 
 
 def js_messages(request: Request) -> dict[str, str]:
@@ -331,13 +337,11 @@ def localized(request: Request, problems: list[str]) -> list[str]:
 
 def localized_problem(request: Request, problem: str) -> str:
     code, params = getattr(problem, "code", ""), dict(getattr(problem, "params", {}))
-    if f"problem.{code}" not in messages():
-        return str(problem)
     if code == "range":
         for side, endless in (("low", "-inf"), ("high", "inf")):
             value = endless if params[side] is None else f"{params[side]:g}"
             params[side] = tr(request, "problem.open", value=value) if params[f"{side}_open"] else value
-    return tr(request, f"problem.{code}", **params)
+    return tr_coded(request, f"problem.{code}", str(problem), **params)
 
 
 def panel_context(request: Request, run: RunState) -> dict:

@@ -9,7 +9,6 @@ only one acts) ends runs whose worker stopped sending its heartbeat.
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 
@@ -23,7 +22,7 @@ from app.settings import Settings
 
 from . import keys
 from .celery_app import TASK_NAME, make_celery, queue_for
-from .streams import end_run
+from .streams import end_run, event_of
 
 log = logging.getLogger("d2l_playground.broker")
 READ_BLOCK_MS = 5000
@@ -140,7 +139,7 @@ class BrokerRunService(RunBook):
                 for entry_id, fields in entries:
                     last_id = entry_id.decode()
                     born = int(last_id.split("-")[0]) / 1000
-                    self._record(run, json.loads(fields[keys.FIELD.encode()]), last_id, born)
+                    self._record(run, event_of(fields), last_id, born)
         self._remember(run)
 
     # --- the watchdog -----------------------------------------------------------------------------

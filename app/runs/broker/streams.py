@@ -14,8 +14,13 @@ def publish(client: redis.Redis, run_id: str, event: dict, maxlen: int) -> None:
     client.xadd(keys.stream(run_id), {keys.FIELD: json.dumps(event, separators=(",", ":"))}, maxlen=maxlen)
 
 
+def event_of(fields: dict) -> dict:
+    """The event a stream entry holds (the inverse of publish)."""
+    return json.loads(fields[keys.FIELD.encode()])
+
+
 def read_events(client: redis.Redis, run_id: str) -> list[dict]:
-    return [json.loads(fields[keys.FIELD.encode()]) for _, fields in client.xrange(keys.stream(run_id))]
+    return [event_of(fields) for _, fields in client.xrange(keys.stream(run_id))]
 
 
 def claim_end(client: redis.Redis, run_id: str) -> bool:
