@@ -36,9 +36,7 @@ import os
 import random
 import re
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,7 +49,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from tests.server import Server, free_port, read_sse, running_server, wait_until_healthy  # noqa: E402
+from tests.server import Server, read_sse, running_server  # noqa: E402
 
 STAMP = "bench_t"
 STAMP_PATTERN = re.compile(rb'"bench_t":([0-9.eE+-]+)')
@@ -315,40 +313,15 @@ def serve_transport(port: int) -> None:
     uvicorn.run(make_transport_app(), host="127.0.0.1", port=port)
 
 
-@contextlib.contextmanager
 def launched(target: str, data_dir: Path, **settings):
-    """Like tests.server.running_server, but the process runs `bench.stream.<target>(port)`."""
-    port = free_port()
-    env = os.environ | {
-        "PLAYGROUND_DATA_DIR": str(data_dir),
-        "PLAYGROUND_FASHION_MNIST_MIRRORS": '["http://127.0.0.1:9/"]',
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    env |= {f"PLAYGROUND_{key.upper()}": str(value) for key, value in settings.items()}
-    log_file = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
-    code = f"import bench.stream as bench; bench.{target}({port})"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    """tests.server.running_server, with the process running `bench.stream.<target>(port)`."""
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return running_server(
+        data_dir,
+        command=lambda port: [sys.executable, "-c", f"import bench.stream as bench; bench.{target}({port})"],
+        extra_env={"PYTHONPATH": pythonpath},
+        **settings,
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process)
-        yield Server(base, process, data_dir)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log_file.close()
 
 
 def real_server(data_dir: Path, pristine: bool):

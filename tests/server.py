@@ -1,5 +1,6 @@
 """A real uvicorn server in a subprocess on 127.0.0.1, for SSE, worker and browser tests."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -19,17 +22,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, **settings: str):
-    """Start `uvicorn app.main:app`, wait until /healthz answers (at most 60 s), stop it afterwards."""
+def running_server(data_dir: Path, command=None, extra_env: dict | None = None, **settings):
+    """Start `uvicorn app.main:app` (or `command`, given the port), wait until /healthz answers (at most
+    60 s), stop it afterwards. `settings` become PLAYGROUND_* variables."""
     port = free_port()
     env = os.environ | {
         "PLAYGROUND_DATA_DIR": str(data_dir),
         "PLAYGROUND_FASHION_MNIST_MIRRORS": '["http://127.0.0.1:9/"]',
+        **(extra_env or {}),
     }
     env |= {f"PLAYGROUND_{key.upper()}": str(value) for key, value in settings.items()}
+    uvicorn = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        command(port) if command else uvicorn,
+        cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -40,13 +47,20 @@ def running_server(data_dir: Path, **settings: str):
         wait_until_healthy(base, process)
         yield Server(base, process, data_dir)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
         log.close()
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it after 15 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def wait_until_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> None:

@@ -6,7 +6,6 @@ on a free port, with persistence off. Workers and web replicas share one SQLite 
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.server import free_port, running_server
+from tests.server import free_port, running_server, stop
 
 HEARTBEAT_TIMEOUT_S = 3.0
 
@@ -86,12 +85,7 @@ class Worker:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            stop(self.process)
         self.log_file.close()
 
 
