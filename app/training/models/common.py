@@ -15,6 +15,10 @@ def init_layers(
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         W = torch.randn(n_in, n_out, generator=generator) * std
+        # Same numbers, stored column by column as nn.Linear stores its weight: autograd then computes
+        # the gradient X.T @ G as (G.T @ X).T, which MKL runs ~3x faster for a thin layer such as
+        # softmax regression's 784x10 (8% of its epoch; bench/README.md).
+        W = W.T.contiguous().T
         layers.append((W.to(device), torch.zeros(n_out, device=device)))
     return layers
 
@@ -27,9 +31,13 @@ def sgd(params: list[torch.Tensor], lr: float, batch_size: int) -> None:
 
 
 def zero_grad(params: list[torch.Tensor]) -> None:
-    """PyTorch adds every backward() into .grad, so it must be cleared before the next batch."""
+    """PyTorch adds every backward() into .grad, so it must be cleared before the next batch.
+
+    Setting it to None (what torch.optim's zero_grad does) clears it as well as .zero_() and is cheaper:
+    the next backward() stores its gradient instead of adding it to a tensor of zeros.
+    """
     for param in params:
-        param.grad.zero_()
+        param.grad = None
 
 
 def l2_penalty(weights: list[torch.Tensor]) -> torch.Tensor:
