@@ -20,7 +20,6 @@ absolute times depend on the machine.
 """
 
 import argparse
-import gzip
 import importlib.util
 import itertools
 import multiprocessing
@@ -283,24 +282,22 @@ def loader_epochs(model: str, train_set, test_set) -> Iterator[tuple[float, floa
 
 def torchvision_epochs(model: str, train_split, test_split) -> Iterator[tuple[float, float]]:
     """The book pipeline with the real torchvision.datasets.FashionMNIST and transforms.ToTensor(),
-    over the same images (written uncompressed where torchvision looks for them)."""
+    over the same images, written (uncompressed) where torchvision looks for them."""
     import torchvision
     from torchvision import transforms
 
-    root = Path(tempfile.mkdtemp(prefix="train_speed_tv_"))
-    raw = root / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for split, arrays in (("train", train_split), ("t10k", test_split)):
-        for kind, array in zip(("images-idx3", "labels-idx1"), arrays, strict=True):
-            write_idx(raw / f"{split}-{kind}-ubyte.gz", array.astype(np.uint8))
-            with gzip.open(raw / f"{split}-{kind}-ubyte.gz") as packed:
-                (raw / f"{split}-{kind}-ubyte").write_bytes(packed.read())
-    to_tensor = transforms.Compose([transforms.ToTensor()])
-    train_set, test_set = (
-        torchvision.datasets.FashionMNIST(root=root, train=train, transform=to_tensor, download=False)
-        for train in (True, False)
-    )
-    return loader_epochs(model, train_set, test_set)
+    with tempfile.TemporaryDirectory(prefix="train_speed_tv_") as root:
+        raw = Path(root) / "FashionMNIST" / "raw"
+        raw.mkdir(parents=True)
+        for split, arrays in (("train", train_split), ("t10k", test_split)):
+            for kind, array in zip(("images-idx3", "labels-idx1"), arrays, strict=True):
+                write_idx(raw / f"{split}-{kind}-ubyte", array.astype(np.uint8))
+        to_tensor = transforms.Compose([transforms.ToTensor()])
+        train_set, test_set = (
+            torchvision.datasets.FashionMNIST(root=root, train=train, transform=to_tensor, download=False)
+            for train in (True, False)
+        )
+        yield from loader_epochs(model, train_set, test_set)
 
 
 # ---------------------------------------------------------------------------------------------------
