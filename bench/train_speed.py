@@ -331,8 +331,8 @@ def preloaded_epochs(model: str, train_split, test_split) -> Iterator[tuple[floa
 
 
 def our_epochs(model: str, impl: str, epochs: int, data_dir: Path) -> Iterator[tuple[float, float]]:
-    """Our trainer's epochs; the data is loaded and the model built before the first next() returns
-    nothing, so the first timed epoch starts where the trainer's own clock starts."""
+    """Our trainer's epochs. The first next() loads the data and builds the model (up to the `started`
+    event) and yields None; each later one runs an epoch and yields the trainer's own time for it."""
     spec = parse_spec({"model": model, "dataset": "fashion-mnist", "impl": impl, "epochs": epochs})
     events = train(spec, data_dir=data_dir, device="cpu")
     started = next(events)
