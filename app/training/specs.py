@@ -46,6 +46,13 @@ class LinRegSpec(BaseSpec):
     )
 
 
+# Rules across fields, by code (the web translates them; the English here is the catalog's English).
+CROSS_FIELD_RULES = {
+    "naive_needs_scratch": "naive_softmax: only the scratch implementation writes softmax by hand; "
+    "nn.CrossEntropyLoss is always stable, so choose impl scratch for this pitfall",
+}
+
+
 class ClassifierSpec(BaseSpec):
     dataset: ClassificationDataset = Field("auto", description="auto: Fashion-MNIST if on disk, else digits")
     n_examples: int = Field(600, ge=30, le=100_000, description="points generated for the 2-D sets")
@@ -55,10 +62,7 @@ class ClassifierSpec(BaseSpec):
     @model_validator(mode="after")
     def naive_softmax_needs_scratch(self):
         if self.naive_softmax and self.impl == "concise":
-            raise ValueError(
-                "naive_softmax: only the scratch implementation writes softmax by hand; "
-                "nn.CrossEntropyLoss is always stable, so choose impl scratch for this pitfall"
-            )
+            raise ValueError(CROSS_FIELD_RULES["naive_needs_scratch"])
         return self
 
 
@@ -165,7 +169,8 @@ def explain(error: dict, spec_class: type[BaseModel] | None) -> Problem:
         models = ", ".join(SPEC_CLASSES)
         return Problem(f"model: must be one of {models} (got {tag!r})", "model", models=models, got=repr(tag))
     if error["type"] == "value_error" and not location:  # a rule across fields; its message names them
-        return Problem(error["msg"].removeprefix("Value error, "))
+        text = error["msg"].removeprefix("Value error, ")
+        return Problem(text, next((code for code, rule in CROSS_FIELD_RULES.items() if rule == text), ""))
     if error["type"] == "extra_forbidden":
         return Problem(f"{location}: is not a setting of this model", "not_a_setting", field=location)
     message = error["msg"]

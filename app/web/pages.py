@@ -337,6 +337,8 @@ def localized(request: Request, problems: list[str]) -> list[str]:
 
 def localized_problem(request: Request, problem: str) -> str:
     code, params = getattr(problem, "code", ""), dict(getattr(problem, "params", {}))
+    if code == "race_value":  # one raced value's own problem, itself translated
+        params["problem"] = localized_problem(request, params.pop("inner"))
     if code == "range":
         for side, endless in (("low", "-inf"), ("high", "inf")):
             value = endless if params[side] is None else f"{params[side]:g}"

@@ -21,7 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.runs.log import EventLog
 from app.runs.service import BackendUnavailable, QueueFull, RunState
-from app.training.specs import SpecError, parse_spec
+from app.training.specs import Problem, SpecError, parse_spec
 
 from .api import PING_SECONDS
 from .pages import MODELS, format_value, not_found, page, raw_spec, refused, runs_of, summary, tr
@@ -92,13 +92,25 @@ class RaceRequest(BaseModel):
 def plan(race: RaceRequest) -> list[dict]:
     """One validated spec per value; SpecError names each value that does not fit."""
     if len(set(map(str, race.values))) != len(race.values):
-        raise SpecError([f"values: each value once, please (got {', '.join(map(str, race.values))})"])
+        values = ", ".join(map(str, race.values))
+        raise SpecError(
+            [Problem(f"values: each value once, please (got {values})", "race_repeats", values=values)]
+        )
     specs, problems = [], []
     for value in race.values:
         try:
             specs.append(parse_spec(race.base | {race.vary: value}).model_dump())
         except SpecError as error:
-            problems += [f"{race.vary} = {value}: {problem}" for problem in error.problems]
+            problems += [
+                Problem(
+                    f"{race.vary} = {value}: {problem}",
+                    "race_value",
+                    name=race.vary,
+                    value=value,
+                    inner=problem,
+                )
+                for problem in error.problems
+            ]
     if problems:
         raise SpecError(problems)
     return specs

@@ -126,6 +126,27 @@ def test_setting_problems_read_in_both_languages(server):
     assert "lr:应在 0(不含) 到 1000 之间(现在是 &#39;-1&#39;)" in zh and "epochs:应在 1 到 200 之间" in zh
 
 
+def test_a_rule_across_settings_and_a_raced_values_problem_read_in_both_languages(server):
+    """naive_softmax with concise, and a raced value out of range (whose own problem is translated
+    inside the race's sentence); the English from the catalog is the core's sentence."""
+    from app.training.specs import CROSS_FIELD_RULES
+
+    assert messages()["problem.naive_needs_scratch"]["en"] == CROSS_FIELD_RULES["naive_needs_scratch"]
+    naive = {"impl": "concise", "naive_softmax": "on"}
+    for lang, words in (("en", "only the scratch implementation"), ("zh", "只有从零实现(scratch)才手写")):
+        page = httpx.get(server.base + "/play/softmax", params=naive | {"lang": lang}).text
+        assert html(words) in page, lang
+    form = {"lr": "0.03", "epochs": "1", "race_vary": "lr", "race_values": "0.1, -1"}
+    for lang, words in (
+        ("en", "lr = -1: lr: must be between 0 (exclusive) and 1000"),
+        ("zh", "lr = -1:lr:应在 0(不含) 到 1000 之间"),
+    ):
+        refused = server.client.post(f"/play/linreg/race?lang={lang}", data=form)
+        assert refused.status_code == 422 and html(words) in refused.text, (lang, refused.text)
+    repeated = server.client.post("/play/linreg/race?lang=zh", data=form | {"race_values": "0.1, 0.1"})
+    assert repeated.status_code == 422 and html("values:每个值只能出现一次") in repeated.text
+
+
 def test_how_a_run_ended_reads_in_both_languages(data_dir):
     """The trainer's endings are catalog entries too: English identical to the trainer's sentence, and
     the streamed status line carries both languages with the run's own values."""
