@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
+from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
 OnEvent = Callable[[str, dict], None]
@@ -105,15 +106,7 @@ class LocalPool:
         for job in self.pending:
             if job[0] == run_id:
                 self.pending.remove(job)
-                self.on_event(
-                    run_id,
-                    {
-                        "type": "finished",
-                        "status": "cancelled",
-                        "message": "cancelled while queued",
-                        "epochs_done": 0,
-                    },
-                )
+                self.on_event(run_id, ended("cancelled", "cancelled_queued"))
                 return True
         for worker in self.workers:
             if worker.run_id == run_id:
@@ -182,19 +175,12 @@ class LocalPool:
         code = worker.process.exitcode
         self.workers = [w for w in self.workers if w is not worker]
         if worker.run_id is not None:
-            self._fail(
-                worker.run_id,
-                f"the worker process training this run died (exit code {code}); "
-                "a new worker has taken its place, so the run can be started again",
-            )
+            self._fail(worker.run_id, "worker_died", exit_code=code)
         if not worker.ready:  # it could not even start: do not spin, and tell the waiting runs why
             self.start_failures += 1
             if self.start_failures >= 3:
                 while self.pending:
-                    self._fail(
-                        self.pending.popleft()[0],
-                        "no training worker could start on this server; its log says why",
-                    )
+                    self._fail(self.pending.popleft()[0], "no_worker")
         delay = min(30.0, 0.5 * 2**self.start_failures) if self.start_failures else 0.0
         self._loop.call_later(delay, self._replace, worker.number)
 
@@ -202,5 +188,5 @@ class LocalPool:
         if not self._closing:
             self.workers.append(self._spawn(number))
 
-    def _fail(self, run_id: str, message: str) -> None:
-        self.on_event(run_id, {"type": "finished", "status": "failed", "message": message, "epochs_done": 0})
+    def _fail(self, run_id: str, code: str, **params) -> None:
+        self.on_event(run_id, ended("failed", code, **params))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.settings import Settings
 
+from .endings import ended
 from .log import Encoder, EventLog, Observer
 from .pool import LocalPool
 from .store import RunStore
@@ -50,7 +51,7 @@ class RunBook:
             return None
         run = RunState(id=row.id, spec=row.spec, status=row.status, log=self.new_log())
         if row.status in FINISHED:
-            for event in self.store.events(run_id) or [self._interrupted_event(row.message)]:
+            for event in self.store.events(run_id) or [ended("interrupted", "server_stopped")]:
                 self._record(run, event)
         return run
 
@@ -69,10 +70,6 @@ class RunBook:
         finished = [run_id for run_id, state in self.runs.items() if state.status in FINISHED]
         for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
             del self.runs[run_id]
-
-    @staticmethod
-    def _interrupted_event(message: str) -> dict:
-        return {"type": "finished", "status": "interrupted", "message": message, "epochs_done": 0}
 
     @staticmethod
     def queue_full(waiting: int) -> QueueFull:

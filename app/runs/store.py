@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from .endings import RUN_ENDINGS
+
 IN_FLIGHT = ("queued", "running")
 
 
@@ -101,7 +103,7 @@ class RunStore:
                 .where(RunRow.status.in_(IN_FLIGHT))
                 .values(
                     status="interrupted",
-                    message="the server stopped while this run was queued or running",
+                    message=RUN_ENDINGS["server_stopped"],
                     finished_at=now(),
                 )
             )

@@ -138,8 +138,8 @@ def test_a_killed_worker_fails_its_run_within_the_timeout_and_others_finish(clus
     assert wait_for(b, doomed, {"failed", "done", "cancelled"}, timeout=HEARTBEAT_TIMEOUT_S + 10) == "failed"
     elapsed = time.monotonic() - killed_at
     assert elapsed < HEARTBEAT_TIMEOUT_S + 3, f"took {elapsed:.1f} s to notice"
-    message = json.loads(stream(a, doomed)[-1]["data"])["message"]
-    assert "no heartbeat" in message
+    finished = json.loads(stream(a, doomed)[-1]["data"])
+    assert "no heartbeat" in finished["message"] and finished["code"] == "worker_lost"
     for run_id in survivors:
         assert wait_for(a, run_id, {"done", "failed"}, timeout=60) == "done"
 

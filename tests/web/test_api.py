@@ -115,6 +115,7 @@ def test_a_killed_worker_fails_its_run_and_is_replaced(server):
     assert wait_status(server, run_id, {"failed", "done", "cancelled"}) == "failed"
     finished = json_events(events_of(server, run_id))[-1][1]
     assert "worker process" in finished["message"] and "died" in finished["message"]
+    assert finished["code"] == "worker_died" and "exit_code" in finished["params"]
     server.wait_ready_workers(2)
     next_run = server.client.post("/api/runs", json={"model": "linreg", "epochs": 1}).json()["id"]
     assert wait_status(server, next_run, {"done", "failed"}) == "done"

@@ -150,11 +150,15 @@ def test_a_rule_across_settings_and_a_raced_values_problem_read_in_both_language
 def test_how_a_run_ended_reads_in_both_languages(data_dir):
     """The trainer's endings are catalog entries too: English identical to the trainer's sentence, and
     the streamed status line carries both languages with the run's own values."""
+    from app.runs.endings import RUN_ENDINGS, ended
     from app.training.specs import parse_spec
     from app.training.trainer import ENDINGS, train
 
-    for code, sentence in ENDINGS.items():
+    assert not ENDINGS.keys() & RUN_ENDINGS.keys()  # one catalog namespace for both
+    for code, sentence in {**ENDINGS, **RUN_ENDINGS}.items():
         assert messages()[f"js.finish_{code}"]["en"] == sentence, code
+    lost = render("fragments/status.html", event=ended("failed", "worker_lost", seconds="3"))
+    assert "已经 3 秒没有心跳" in lost and "no heartbeat for 3 s" in lost
     events = list(train(parse_spec({"model": "linreg", "lr": 30, "epochs": 1}), data_dir=data_dir))
     finished = events[-1].model_dump(mode="json")
     assert finished["status"] == "diverged" and finished["code"] == "diverged_lr"

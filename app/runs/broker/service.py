@@ -15,6 +15,7 @@ import secrets
 import redis
 import redis.asyncio as aioredis
 
+from app.runs.endings import ended
 from app.runs.log import Encoder, Observer
 from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState
 from app.runs.store import RunStore
@@ -73,7 +74,7 @@ class BrokerRunService(RunBook):
         """Raise the flag the trainer checks; a run no worker has taken yet ends here and now."""
         self.client.set(keys.cancel(run_id), 1, ex=keys.KEEP_S)
         if self.client.set(keys.owner(run_id), "cancelled", nx=True, ex=keys.KEEP_S):
-            end_run(self.client, self.store, run_id, "cancelled", "cancelled before it started", self.maxlen)
+            end_run(self.client, self.store, run_id, ended("cancelled", "cancelled_queued"), self.maxlen)
         return True
 
     def position(self, run_id: str) -> int | None:
@@ -156,12 +157,9 @@ class BrokerRunService(RunBook):
             run_id = member.decode()
             if self.client.exists(keys.alive(run_id)):
                 continue
-            message = (
-                f"the worker training this run stopped answering (no heartbeat for "
-                f"{self.settings.heartbeat_timeout_s:g} s): it was killed or lost its machine"
-            )
-            if end_run(self.client, self.store, run_id, "failed", message, self.maxlen):
-                log.warning("run %s: %s", run_id, message)
+            finished = ended("failed", "worker_lost", seconds=f"{self.settings.heartbeat_timeout_s:g}")
+            if end_run(self.client, self.store, run_id, finished, self.maxlen):
+                log.warning("run %s: %s", run_id, finished["message"])
                 lost.append(run_id)
             self.client.srem(keys.RUNNING, run_id)
         return lost

@@ -28,13 +28,11 @@ def claim_end(client: redis.Redis, run_id: str) -> bool:
     return bool(client.set(keys.ended(run_id), 1, nx=True, ex=keys.KEEP_S))
 
 
-def end_run(
-    client: redis.Redis, store: RunStore, run_id: str, status: str, message: str, maxlen: int
-) -> bool:
-    """Finish a run from outside its trainer (cancelled while queued, worker lost): store, then stream."""
+def end_run(client: redis.Redis, store: RunStore, run_id: str, finished: dict, maxlen: int) -> bool:
+    """Finish a run from outside its trainer (cancelled while queued, worker lost) with `finished` (an
+    endings.ended event): store, then stream."""
     if not claim_end(client, run_id):
         return False
-    finished = {"type": "finished", "status": status, "message": message, "epochs_done": 0}
     finish(client, store, run_id, read_events(client, run_id) + [finished], maxlen)
     return True
 
