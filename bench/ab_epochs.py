@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import write_synthetic  # noqa: E402
 
 from app.training import trainer  # noqa: E402
+from app.training.models.common import column_major  # noqa: E402
 from app.training.specs import parse_spec  # noqa: E402
 
 
@@ -35,7 +36,7 @@ def row_major(model, on: bool) -> None:
     for param in model.parameters():
         if param.dim() == 2:
             param.grad = None
-            param.data = param.data.contiguous() if on else param.data.T.contiguous().T
+            param.data = param.data.contiguous() if on else column_major(param.data)
 
 
 def one_thread(model, on: bool, default_threads: int = torch.get_num_threads()) -> None:

@@ -56,7 +56,7 @@ MODELS = {"softmax": ([784, 10], 0.1), "mlp": ([784, 256, 10], 0.5)}  # layer si
 TARGETS = {"softmax": 40.0, "mlp": 15.0}  # speed-up over the book's pipeline the issue asks for
 ACC_TOLERANCE = 0.01  # test accuracy within 1 point of the book pipeline's
 BOOK, TORCHVISION, PRELOADED = "book pipeline", "book pipeline (torchvision)", "preloaded loop"
-OURS = ["ours (scratch)", "ours (concise)"]
+OURS = {"ours (scratch)": "scratch", "ours (concise)": "concise"}  # row: our impl
 
 
 @dataclass
@@ -352,8 +352,8 @@ def our_epochs(model: str, impl: str, epochs: int, data_dir: Path) -> Iterator[t
 
 def epochs_of(row: str, model: str, epochs: int, data_dir: Path) -> Iterator[tuple[float, float]]:
     """The epochs of one row of the table, after a first next() that does the setup and yields None."""
-    if row.startswith("ours"):
-        return our_epochs(model, row.removeprefix("ours (").rstrip(")"), epochs, data_dir)
+    if row in OURS:
+        return our_epochs(model, OURS[row], epochs, data_dir)
     train_split, test_split = read_split(data_dir, "train"), read_split(data_dir, "test")
     make = {BOOK: book_epochs, TORCHVISION: torchvision_epochs, PRELOADED: preloaded_epochs}[row]
     return itertools.chain([None], make(model, train_split, test_split))
