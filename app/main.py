@@ -10,8 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, exercises, pages, race
+from app.web import api, errors, exercises, pages, race, security
 from app.web.i18n import RememberLanguage
+from app.web.identity import Identities, VisitorIdentity
 from app.web.metrics import Metrics
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
 
     app.add_middleware(RememberLanguage)
+    app.add_middleware(VisitorIdentity, identities=Identities(settings))
+    security.install(app, settings)  # outermost: refuses before anything else runs
+    errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -51,6 +51,34 @@ class Settings(BaseSettings):
     gpu_queue: bool = Field(
         False, description="route image-set runs to the broker's gpu queue (CUDA workers take them)"
     )
+    # --- a server a whole class shares ------------------------------------------------------------
+    secret_key: str = Field(
+        "", description="signs visitor cookies; empty: made once and kept in data_dir (replicas must share it)"
+    )
+    admin_token: str = Field(
+        "", description="a bearer token that may list, cancel and delete every run; empty: no admin"
+    )
+    max_runs_per_visitor: int = Field(
+        3, ge=1, le=1000, description="runs (a race counts once) one visitor may have waiting or running"
+    )
+    max_run_work: float = Field(
+        3.0e13, gt=0, le=1e18, description="work budget of one run, in floating-point operations"
+    )
+    max_step_work: float = Field(
+        4.0e10, gt=0, le=1e16, description="work budget of one training step (keeps cancel under a second)"
+    )
+    max_run_events: int = Field(
+        100_000, ge=100, le=10_000_000, description="events one run may produce (step events x epochs)"
+    )
+    event_memory_mb: float = Field(
+        256, gt=0, le=65536, description="memory the web process may hold for live runs' events, in MB"
+    )
+    sse_send_timeout_s: float = Field(
+        15.0, gt=0, le=3600, description="an event-stream viewer that reads nothing this long is dropped"
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, le=1_000_000_000, description="largest request body accepted (413 above)"
+    )
 
     def gpu_count(self) -> int:
         """NVIDIA GPUs on this machine, counted without importing torch (the web process never does)."""
