@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     )
     # --- a server a whole class shares ------------------------------------------------------------
     secret_key: str = Field(
-        "", description="signs visitor cookies; empty: made once and kept in data_dir (replicas must share it)"
+        "", description="signs visitor cookies; empty: made once, kept in data_dir (replicas share one)"
     )
     admin_token: str = Field(
         "", description="a bearer token that may list, cancel and delete every run; empty: no admin"
