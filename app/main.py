@@ -1,5 +1,6 @@
 """The ASGI app: `uvicorn app.main:app` or `d2l-playground serve`."""
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="d2l-playground", summary="Train chapter 3 of Dive into Deep Learning live.", lifespan=lifespan
     )
     app.state.metrics = Metrics()
+    app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
 
@@ -52,12 +54,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        """Ready to serve: the run store answers, and the broker too when one is configured."""
+        """Ready to serve: the run store answers and can write, and the broker answers if one is set."""
         service = app.state.runs
-        checks = {"database": service.store.reachable(), "broker": service.broker_ok()}
-        return JSONResponse(
-            {"ready": all(checks.values()), **checks}, status_code=200 if all(checks.values()) else 503
+        checks = await asyncio.to_thread(
+            lambda: {
+                "database": service.store.reachable(),
+                "database_writable": service.store.writable(),
+                "broker": service.broker_ok(),
+            }
         )
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

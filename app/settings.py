@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         3, ge=1, le=1000, description="runs (a race counts once) one visitor may have waiting or running"
     )
     max_run_work: float = Field(
-        3.0e13, gt=0, le=1e18, description="work budget of one run, in floating-point operations"
+        2.4e13,
+        gt=0,
+        le=1e18,
+        description="work budget of one run, floating-point operations (~10 min here)",
     )
     max_step_work: float = Field(
         4.0e10, gt=0, le=1e16, description="work budget of one training step (keeps cancel under a second)"

@@ -9,6 +9,8 @@ RUN_ENDINGS = {
     "taken its place, so the run can be started again",
     "no_worker": "no training worker could start on this server; its log says why",
     "server_stopped": "the server stopped while this run was queued or running",
+    "store_failed": "the server could not save this run ({error}): its disk may be full or read-only, so "
+    "the run was stopped rather than lost without a word",
     "worker_lost": "the worker training this run stopped answering (no heartbeat for {seconds} s): it was "
     "killed or lost its machine",
 }

@@ -1,9 +1,14 @@
-"""The event log of one run: numbered, encoded once, followed by any number of viewers."""
+"""The event log of one run: numbered, encoded once, followed by any number of viewers.
+
+Memory holds the newest entries only. Older ones live in the run store, in chunks, and a viewer that
+needs them (a late joiner, a reconnect, the replay of a finished run) reads them back a chunk at a
+time in a thread, then follows memory. Entries leave memory only once the store holds them.
+"""
 
 import asyncio
 import bisect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -15,17 +20,34 @@ class Entry:
     encoded: bytes  # the bytes every viewer receives, made once
     born: float  # wall-clock time the event entered the runs layer (for the delivery-latency metric)
 
+    def size(self) -> int:
+        """About what the entry costs in memory: its bytes, and the event as Python objects (~3x its JSON)."""
+        return 4 * len(self.encoded)
+
 
 Encoder = Callable[[str, dict], bytes]
 Observer = Callable[[Entry], None]
+StoredChunks = Callable[[int], Iterator[list[tuple[int, dict]]]]  # store.chunks of one run, after a seq
+KEEP_IN_MEMORY = 256  # saved entries a live log keeps for viewers that are only a little behind
+WRITE_BYTES = 256 * 1024  # at most this much in one write to a viewer
 
 
 def id_order(event_id: str) -> tuple[int, ...]:
     """ "12" -> (12,), "1700000000000-3" -> (1700000000000, 3): ids compare in the order they were given."""
-    try:
-        return tuple(int(part) for part in event_id.split("-", 1))
-    except ValueError:
+    parts = event_id.split("-", 1)
+    if not all(part.isdigit() and len(part) <= 20 for part in parts):
         return (-1,)
+    return tuple(int(part) for part in parts)
+
+
+class MemoryBudget:
+    """Bytes held by every live log of one process, against PLAYGROUND_EVENT_MEMORY_MB."""
+
+    def __init__(self, limit_bytes: float):
+        self.limit, self.used = limit_bytes, 0
+
+    def over(self) -> bool:
+        return self.used > self.limit
 
 
 class EventLog:
@@ -35,24 +57,67 @@ class EventLog:
     every viewer once, whatever their number.
     """
 
-    def __init__(self, encode: Encoder, on_delivered: Observer | None = None):
-        self.entries: list[Entry] = []
+    def __init__(
+        self,
+        encode: Encoder,
+        on_delivered: Observer | None = None,
+        stored: StoredChunks | None = None,
+        budget: MemoryBudget | None = None,
+    ):
+        self.entries: list[Entry] = []  # in memory: seqs base + 1 .. count
+        self.base = 0  # entries up to this seq were dropped from memory (the store has them)
+        self.saved = 0  # entries up to this seq are in the store
         self.closed = False
-        self._encode = encode
-        self._on_delivered = on_delivered
+        self._encode, self._on_delivered, self._stored = encode, on_delivered, stored
+        self._budget = budget or MemoryBudget(float("inf"))
         self._orders: list[tuple[int, ...]] = []
         self._changed = asyncio.Event()
 
+    @property
+    def count(self) -> int:
+        return self.base + len(self.entries)
+
+    @classmethod
+    def stored_only(cls, encode: Encoder, count: int, stored: StoredChunks, on_delivered=None) -> "EventLog":
+        """A finished run whose `count` events are all in the store: nothing in memory."""
+        log = cls(encode, on_delivered, stored)
+        log.base = log.saved = count
+        log.closed = True
+        return log
+
     def append(self, event: dict, event_id: str | None = None, born: float | None = None) -> Entry:
-        seq = len(self.entries) + 1
+        seq = self.count + 1
         event_id = event_id or str(seq)
         entry = Entry(seq, event_id, event, self._encode(event_id, event), born or time.time())
         self.entries.append(entry)
         self._orders.append(id_order(event_id))
+        self._budget.used += entry.size()
         if event.get("type") == "finished":
             self.closed = True
         self._wake()
         return entry
+
+    def unsaved(self) -> list[Entry]:
+        return self.entries[self.saved - self.base :]
+
+    def mark_saved(self, seq: int) -> None:
+        """The store holds every entry up to `seq`: memory may let the older ones go."""
+        self.saved = max(self.saved, seq)
+        keep = 0 if self._budget.over() else KEEP_IN_MEMORY
+        self.forget_upto(min(self.saved, self.count - keep))
+
+    def forget_upto(self, seq: int) -> None:
+        dropped = max(0, seq - self.base)
+        if not dropped or self._stored is None:
+            return
+        self._budget.used -= sum(entry.size() for entry in self.entries[:dropped])
+        del self.entries[:dropped], self._orders[:dropped]
+        self.base += dropped
+
+    def release(self) -> None:
+        """The run is over and stored: give its memory back."""
+        if self._stored is not None and self.saved >= self.count:
+            self.forget_upto(self.count)
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -64,29 +129,71 @@ class EventLog:
 
     def position_after(self, last_event_id: str) -> int:
         """How many entries a viewer that last saw `last_event_id` has already had."""
-        return bisect.bisect_right(self._orders, id_order(last_event_id))
+        order = id_order(last_event_id)
+        if self.base and len(order) == 1:  # local ids are positions
+            return min(max(order[0], 0), self.count)
+        return self.base + bisect.bisect_right(self._orders, order)
 
     def after(self, seq: int) -> list[Entry]:
-        return self.entries[max(seq, 0) :]
+        """The entries above `seq` that memory holds."""
+        return self.entries[max(seq - self.base, 0) :]
 
     async def follow(self, after: int = 0, after_id: str | None = None) -> AsyncIterator[bytes]:
         """The encoded entries above position `after` (or above the entry `after_id`), then each new
-        batch, until the run finishes.
+        batch, until the run finishes; older entries come from the store, a chunk at a time.
 
         `after_id` is looked up again at each wake-up: a replica that mirrors a broker run may not yet
         hold the entry a reconnecting viewer names, and must not resend what comes before it.
         """
+        after = max(after, 0)
         while True:
             changed = self._changed
             if after_id is not None:
                 after = max(after, self.position_after(after_id))
-            pending = self.entries[max(after, 0) :]
-            if pending:  # a viewer that fell behind catches up in one write, not one per event
-                after = pending[-1].seq
-                yield b"".join(entry.encoded for entry in pending)
+            if after < self.base:
+                async for seq, data in self.replay(after, self.base):
+                    after = seq
+                    yield data
+                continue
+            pending = self.after(after)
+            if pending:  # a viewer that fell behind catches up in a few large writes, not one per event
+                for piece in pieces(pending):
+                    after = piece[-1].seq
+                    yield b"".join(entry.encoded for entry in piece)
                 if self._on_delivered:
                     self._on_delivered(pending[-1])
                 continue  # more may have arrived (even the last event) while this write waited
             if self.closed:
                 return
             await changed.wait()
+
+    async def replay(self, after: int, upto: int) -> AsyncIterator[tuple[int, bytes]]:
+        """Stored entries after..upto, encoded in a thread a chunk at a time: (last seq, bytes)."""
+        chunks = self._stored(after)
+        while True:
+            chunk = await asyncio.to_thread(self._encode_next, chunks, upto)
+            if not chunk:
+                return
+            yield chunk
+            if chunk[0] >= upto:
+                return
+
+    def _encode_next(self, chunks: Iterator[list[tuple[int, dict]]], upto: int) -> tuple[int, bytes] | None:
+        chunk = next(chunks, None)
+        if not chunk:
+            return None
+        chunk = [(seq, event) for seq, event in chunk if seq <= upto]
+        if not chunk:
+            return None
+        return chunk[-1][0], b"".join(self._encode(str(seq), event) for seq, event in chunk)
+
+
+def pieces(entries: list[Entry]) -> Iterator[list[Entry]]:
+    """Consecutive runs of entries of at most WRITE_BYTES each (at least one entry)."""
+    start, size = 0, 0
+    for index, entry in enumerate(entries):
+        if size and size + len(entry.encoded) > WRITE_BYTES:
+            yield entries[start:index]
+            start, size = index, 0
+        size += len(entry.encoded)
+    yield entries[start:]

@@ -10,7 +10,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import threading
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -20,6 +20,52 @@ from .worker import EVENT, IDLE, READY, worker_main
 
 OnEvent = Callable[[str, dict], None]
 OnState = Callable[[str, str], None]
+
+
+class FairQueue:
+    """Waiting runs, served one visitor at a time in turn: however many runs one visitor queues, every
+    other visitor's next run waits for at most one of them."""
+
+    def __init__(self):
+        self.lanes: OrderedDict[str, deque[tuple[str, dict]]] = OrderedDict()  # owner -> their jobs
+
+    def __len__(self) -> int:
+        return sum(len(lane) for lane in self.lanes.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.lanes)
+
+    def push(self, owner: str, job: tuple[str, dict]) -> None:
+        self.lanes.setdefault(owner, deque()).append(job)
+
+    def pop(self) -> tuple[str, dict]:
+        """The first job of the visitor whose turn it is; that visitor goes to the back of the line."""
+        owner, lane = next(iter(self.lanes.items()))
+        job = lane.popleft()
+        del self.lanes[owner]
+        if lane:
+            self.lanes[owner] = lane
+        return job
+
+    def remove(self, run_id: str) -> bool:
+        for owner, lane in self.lanes.items():
+            for job in lane:
+                if job[0] == run_id:
+                    lane.remove(job)
+                    if not lane:
+                        del self.lanes[owner]
+                    return True
+        return False
+
+    def order(self) -> list[str]:
+        """Run ids in the order they will start."""
+        lanes = [list(lane) for lane in self.lanes.values()]
+        return [
+            lane[turn][0]
+            for turn in range(max(map(len, lanes), default=0))
+            for lane in lanes
+            if turn < len(lane)
+        ]
 
 
 @dataclass(eq=False)
@@ -49,7 +95,7 @@ class LocalPool:
     ):
         self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
         self.on_event, self.on_state = on_event, on_state
-        self.pending: deque[tuple[str, dict]] = deque()
+        self.pending = FairQueue()
         self.workers: list[Worker] = []
         self._context = multiprocessing.get_context("spawn")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,24 +136,21 @@ class LocalPool:
         return Worker(number, process, jobs_in, messages_out, stop_flag)
 
     # --- queue ------------------------------------------------------------------------------------
-    def submit(self, run_id: str, raw_spec: dict) -> None:
-        self.pending.append((run_id, raw_spec))
+    def submit(self, run_id: str, raw_spec: dict, owner: str = "") -> None:
+        self.pending.push(owner, (run_id, raw_spec))
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
-        for index, (waiting_id, _) in enumerate(self.pending):
-            if waiting_id == run_id:
-                return index + 1
-        return None
+        order = self.pending.order()
+        return order.index(run_id) + 1 if run_id in order else None
 
     def cancel(self, run_id: str) -> bool:
-        """Drop a waiting run, or ask a running one to stop between two steps."""
-        for job in self.pending:
-            if job[0] == run_id:
-                self.pending.remove(job)
-                self.on_event(run_id, ended("cancelled", "cancelled_queued"))
-                return True
+        """Drop a waiting run, or ask a running one to stop between two steps. The flag is raised the
+        moment the job is sent, so a cancel before the worker reads the job is not lost."""
+        if self.pending.remove(run_id):
+            self.on_event(run_id, ended("cancelled", "cancelled_queued"))
+            return True
         for worker in self.workers:
             if worker.run_id == run_id:
                 worker.stop_flag.value = True
@@ -125,8 +168,9 @@ class LocalPool:
             if not self.pending:
                 return
             if worker.ready and worker.alive and worker.run_id is None:
-                run_id, raw_spec = self.pending.popleft()
+                run_id, raw_spec = self.pending.pop()
                 worker.run_id = run_id
+                worker.stop_flag.value = False  # the worker never resets it: a cancel from now on holds
                 worker.jobs.send((run_id, raw_spec))
                 self.on_state(run_id, "running")
 
@@ -172,6 +216,7 @@ class LocalPool:
         """A worker died (killed, out of memory, crashed): fail its run and put a new worker in its place."""
         if self._closing:
             return
+        worker.process.join(timeout=1)  # the sentinel can fire a moment before the exit code is known
         code = worker.process.exitcode
         self.workers = [w for w in self.workers if w is not worker]
         if worker.run_id is not None:
@@ -180,7 +225,7 @@ class LocalPool:
             self.start_failures += 1
             if self.start_failures >= 3:
                 while self.pending:
-                    self._fail(self.pending.popleft()[0], "no_worker")
+                    self._fail(self.pending.pop()[0], "no_worker")
         delay = min(30.0, 0.5 * 2**self.start_failures) if self.start_failures else 0.0
         self._loop.call_later(delay, self._replace, worker.number)
 

@@ -1,56 +1,177 @@
-"""The one interface the web layer uses: submit, status, cancel, and the event log of a run."""
+"""The one interface the web layer uses: submit, status, cancel, and the event log of a run.
 
+A shared server's rules live here, so the API, the pages and races share them: every run has an owner
+(a visitor id), a visitor may have a few runs in flight, a run's cost must fit the budget, and a run
+is finished in the store before anyone is told it finished.
+"""
+
+import asyncio
+import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.settings import Settings
+from app.training.budget import cost
 
-from .endings import ended
-from .log import Encoder, EventLog, Observer
+from .endings import RUN_ENDINGS, ended
+from .log import Encoder, EventLog, MemoryBudget, Observer
 from .pool import LocalPool
-from .store import RunStore
+from .store import CHUNK_EVENTS, RunStore, ending_columns
 
 FINISHED = ("done", "cancelled", "diverged", "failed", "interrupted")
-MEMORY_LIMIT = 256  # finished logs kept in memory; older ones are read back from the store
+IN_FLIGHT = ("queued", "running")
+MEMORY_LIMIT = 256  # finished runs whose summaries stay in memory; their events are in the store
+RETRY_AFTER_S = 30
+log = logging.getLogger("d2l_playground.runs")
 
 
-class QueueFull(RuntimeError):
+def new_id() -> str:
+    """128 random bits: a run's link is its only key for viewing, so it must not be guessable."""
+    return secrets.token_hex(16)
+
+
+class Refused(RuntimeError):
+    """A submission the server will not take now; `code` and `values` let the web say why in the
+    visitor's language (the English is the message)."""
+
+    def __init__(self, message: str, code: str = "", **values):
+        super().__init__(message)
+        self.code, self.values = code, values
+
+
+class QueueFull(Refused):
     """Too many runs are waiting; the message says so in words a learner can act on."""
 
 
-class BackendUnavailable(RuntimeError):
+class TooManyRuns(Refused):
+    """This visitor already has as many runs in flight as the server allows one visitor."""
+
+    retry_after_s = RETRY_AFTER_S
+
+
+class OverBudget(Refused):
+    """The run would cost more than one run may; `problems` names each budget and what to lower."""
+
+    def __init__(self, problems: list[tuple[str, dict]]):
+        super().__init__("; ".join(BUDGET_MESSAGES[code].format(**values) for code, values in problems))
+        self.problems = problems
+
+
+class BackendUnavailable(Refused):
     """The training backend cannot take runs now (its broker is unreachable)."""
+
+
+class StoreUnavailable(Refused):
+    """The run store cannot write (a full disk, a read-only folder): no run may start that it cannot keep."""
+
+
+BUDGET_MESSAGES = {
+    "over_work": "this run would train for about {minutes} minutes, and one run may take at most {limit}: "
+    "lower epochs, hidden units or layers, or the number of examples",
+    "over_step": "one training step would take about {seconds} s, too long to stop it promptly: lower the "
+    "batch size or the hidden units",
+    "over_events": "this run would send {events} events, and one run may send at most {limit}: lower "
+    "step_events_per_epoch or epochs",
+}
 
 
 @dataclass
 class RunState:
-    """What the web layer may know about a run while it lives."""
+    """What the web layer may know about a run while it lives (and a finished run's summary)."""
 
     id: str
     spec: dict
     status: str = "queued"
     log: EventLog | None = None
     epochs: list[dict] = field(default_factory=list)
+    owner: str = ""
+    group: str = ""  # the race it belongs to, else its own id: a race counts once against a visitor's limit
+    started: dict | None = None
+    ending: dict | None = None
+    queued_to_store: int = 0  # events handed to the store writer so far
+    store_error: str = ""
+
+
+class StoreWriter:
+    """The store's writes for live runs, in order, on one thread: the event loop never waits for a disk."""
+
+    def __init__(self):
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+
+    def write(self, then: Callable[[Exception | None], None], function, *args) -> None:
+        """Run function(*args) on the writer thread, then `then(error or None)` on the event loop."""
+        loop = asyncio.get_running_loop()
+        future = self.executor.submit(function, *args)
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(then, done.exception()))
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
 
 
 class RunBook:
     """The runs this web process knows, live or read back from the store; shared by both backends."""
 
-    def __init__(self, encode: Encoder, store: RunStore, on_delivered: Observer | None = None):
-        self.encode, self.store, self.on_delivered = encode, store, on_delivered
+    def __init__(self, settings: Settings, encode: Encoder, store: RunStore, on_delivered: Observer | None):
+        self.settings, self.encode, self.store, self.on_delivered = settings, encode, store, on_delivered
+        self.memory = MemoryBudget(settings.event_memory_mb * 2**20)
         self.runs: dict[str, RunState] = {}
 
-    def new_log(self) -> EventLog:
-        return EventLog(self.encode, self.on_delivered)
+    def new_log(self, run_id: str) -> EventLog:
+        return EventLog(self.encode, self.on_delivered, self._stored(run_id), self.memory)
+
+    def _stored(self, run_id: str):
+        return lambda after: self.store.chunks(run_id, after)
+
+    def check(self, spec: dict, owner: str, group: str, is_admin: bool = False) -> None:
+        """Refuse a run over the budget, or one more than a visitor may have in flight."""
+        problems = cost(spec).over(
+            self.settings.max_run_work, self.settings.max_step_work, self.settings.max_run_events
+        )
+        if problems:
+            raise OverBudget(problems)
+        limit = self.settings.max_runs_per_visitor
+        groups = {run.group for run in self.runs.values() if run.owner == owner and run.status in IN_FLIGHT}
+        if not is_admin and group not in groups and len(groups) >= limit:
+            raise TooManyRuns(
+                f"you already have {len(groups)} runs queued or running, the most one visitor may have; "
+                "cancel one or wait until one ends",
+                "too_many_runs",
+                limit=limit,
+            )
+
+    def add_to_store(self, run: RunState) -> None:
+        try:
+            self.store.add(run.id, run.spec, run.owner)
+        except Exception as error:  # any driver's write error: the run cannot be kept, so it cannot start
+            log.error("run store cannot write: %s", error)
+            raise StoreUnavailable(
+                "the server cannot save runs right now (its disk may be full or read-only); "
+                "try again later, or tell whoever runs it",
+                "store_unavailable",
+            ) from None
 
     def from_store(self, run_id: str) -> RunState | None:
-        """A finished run read back from the store, with its full event log."""
+        """A run read back from the store: its summary, and a log that reads its events from there."""
         row = self.store.get(run_id)
         if row is None:
             return None
-        run = RunState(id=row.id, spec=row.spec, status=row.status, log=self.new_log())
-        if row.status in FINISHED:
+        run = RunState(
+            id=row.id,
+            spec=row.spec,
+            status=row.status,
+            owner=row.owner or "",
+            group=row.id,
+            epochs=list(row.epochs or []),
+            ending=row.ending or None,
+        )
+        if row.status not in FINISHED:
+            run.log = self.new_log(run_id)
+        elif row.ending:
+            run.log = EventLog.stored_only(self.encode, row.event_count, self._stored(run_id))
+        else:  # stored before chunks, or cut off by a stop: the few events it has, and how it ended
+            run.log = EventLog(self.encode, self.on_delivered)
             for event in self.store.events(run_id) or [ended("interrupted", "server_stopped")]:
                 self._record(run, event)
         return run
@@ -60,9 +181,9 @@ class RunBook:
         if event["type"] == "epoch":
             run.epochs.append(event)
         elif event["type"] == "started":
-            run.status = "running"
+            run.status, run.started = "running", event
         elif event["type"] == "finished":
-            run.status = event["status"]
+            run.status, run.ending = event["status"], event
 
     def _remember(self, run: RunState) -> None:
         """Keep at most MEMORY_LIMIT finished runs in memory, dropping the oldest finished ones."""
@@ -71,11 +192,16 @@ class RunBook:
         for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
             del self.runs[run_id]
 
+    def memory_health(self) -> dict:
+        return {"event_memory_mb": round(self.memory.used / 2**20, 1)}
+
     @staticmethod
     def queue_full(waiting: int) -> QueueFull:
         return QueueFull(
             f"{waiting} {'run is' if waiting == 1 else 'runs are'} already waiting, the most this "
-            "server allows; try again in a minute"
+            "server allows; try again in a minute",
+            "queue_full",
+            waiting=waiting,
         )
 
 
@@ -89,8 +215,7 @@ class RunService(RunBook):
         on_finish: Callable[[str], None] | None = None,
         on_delivered: Observer | None = None,
     ):
-        super().__init__(encode, RunStore(settings.run_store_url()), on_delivered)
-        self.settings = settings
+        super().__init__(settings, encode, RunStore(settings.run_store_url()), on_delivered)
         self.pool = LocalPool(
             settings.worker_count(),
             str(settings.data_dir),
@@ -99,6 +224,7 @@ class RunService(RunBook):
             self._on_event,
             self._on_state,
         )
+        self.writer = StoreWriter()
         self.on_finish = on_finish
 
     def start(self) -> None:
@@ -108,16 +234,20 @@ class RunService(RunBook):
     def close(self) -> None:
         """Stop the workers; runs they had not finished are stored as interrupted."""
         self.pool.close()
+        self.writer.close()
         self.store.mark_interrupted()
 
-    def submit(self, spec: dict) -> RunState:
-        """Queue a validated spec (as a dict); raise QueueFull when the queue is at its limit."""
+    def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
+        """Queue a validated spec (as a dict) for `owner`; raise a Refused when it cannot be taken."""
+        run_id = new_id()
+        group = group or run_id
+        self.check(spec, owner, group, is_admin)
         if len(self.pool.pending) >= self.settings.queue_limit:
             raise self.queue_full(len(self.pool.pending))
-        run = RunState(id=secrets.token_hex(6), spec=spec, log=self.new_log())
+        run = RunState(id=run_id, spec=spec, owner=owner, group=group, log=self.new_log(run_id))
+        self.add_to_store(run)
         self.runs[run.id] = run
-        self.store.add(run.id, spec)
-        self.pool.submit(run.id, spec)
+        self.pool.submit(run.id, spec, owner)
         return run
 
     def cancel(self, run_id: str) -> bool:
@@ -127,7 +257,7 @@ class RunService(RunBook):
         return self.pool.position(run_id)
 
     def get(self, run_id: str) -> RunState | None:
-        """A live run, or a finished one read back from the store (with its full event log)."""
+        """A live run, or a finished one read back from the store."""
         if run_id in self.runs:
             return self.runs[run_id]
         run = self.from_store(run_id)
@@ -144,6 +274,7 @@ class RunService(RunBook):
             "workers": len(self.pool.workers),
             "workers_ready": self.pool.ready_count(),
             **self.counts(),
+            **self.memory_health(),
         }
 
     def broker_ok(self) -> bool:
@@ -154,15 +285,78 @@ class RunService(RunBook):
         run = self.runs.get(run_id)
         if run and run.status not in FINISHED:
             run.status = status
-            self.store.set_status(run_id, status)
+            self.writer.write(self._stored_ok(run), self.store.set_status, run_id, status)
 
     def _on_event(self, run_id: str, event: dict) -> None:
         run = self.runs.get(run_id)
-        if run is None or run.status in FINISHED:
+        if run is None or run.status in FINISHED or run.ending:
             return  # late words from a worker whose run already ended
-        self._record(run, event)
         if event["type"] == "finished":
-            self.store.finish(run_id, [entry.event for entry in run.log.entries])
+            self._finish(run, event)
+            return
+        self._record(run, event)
+        if run.log.count - run.queued_to_store >= CHUNK_EVENTS:
+            self._save(run)
+
+    def _save(self, run: RunState) -> None:
+        """Hand the events not yet given to the store to the writer, as one chunk."""
+        events = [entry.event for entry in run.log.after(run.queued_to_store)]
+        first, last = run.queued_to_store + 1, run.log.count
+        run.queued_to_store = last
+
+        def saved(error: Exception | None) -> None:
+            if error is None:
+                run.log.mark_saved(last)
+            else:
+                self._store_failed(run, error)
+
+        self.writer.write(saved, self.store.append, run.id, first, events)
+
+    def _stored_ok(self, run: RunState):
+        return lambda error: error and self._store_failed(run, error)
+
+    def _store_failed(self, run: RunState, error: Exception) -> None:
+        """The store lost a write: the run cannot be kept whole, so stop it; it will end `failed`."""
+        log.error("run %s: the store could not write (%s)", run.id, error)
+        run.store_error = run.store_error or f"{type(error).__name__}: {error}"
+        self.pool.cancel(run.id)
+
+    def _finish(self, run: RunState, finished: dict) -> None:
+        """Store the rest of the log and the summary, and only then tell the viewers how the run ended."""
+        if finished.get("code") in RUN_ENDINGS:  # ended outside the trainer: count what it did train
+            finished = {**finished, "epochs_done": len(run.epochs)}
+        if run.store_error:
+            finished = ended("failed", "store_failed", error=run.store_error)
+        run.ending = finished  # no more events from now on
+        events = [entry.event for entry in run.log.after(run.queued_to_store)] + [finished]
+        first = run.queued_to_store + 1
+        dataset = (run.started or {}).get("dataset", "")
+        columns = ending_columns(finished, dataset, run.epochs, run.log.count + 1)
+
+        def stored(error: Exception | None) -> None:
+            final = finished
+            if error is not None:
+                log.error("run %s: the store could not keep its end (%s)", run.id, error)
+                final = ended("failed", "store_failed", error=f"{type(error).__name__}: {error}")
+            self._record(run, final)
+            if error is None:
+                run.log.mark_saved(run.log.count)
+                run.log.release()
             self._remember(run)
             if self.on_finish:
-                self.on_finish(run_id)
+                self.on_finish(run.id)
+
+        run.queued_to_store = run.log.count + 1
+        self.writer.write(stored, self.store.close, run.id, first, events, columns)
+
+
+def events_of(run: RunState, store: RunStore) -> Iterator[dict]:
+    """Every event of a run, stored chunks first and then what memory holds, one chunk at a time.
+    Memory's part is copied now (on the event loop); iterate in a thread, never on the loop."""
+    base, tail = run.log.base, [entry.event for entry in run.log.entries]
+    if base:
+        for chunk in store.chunks(run.id):
+            yield from (event for seq, event in chunk if seq <= base)
+            if chunk and chunk[-1][0] >= base:
+                break
+    yield from tail

@@ -35,8 +35,7 @@ def worker_main(jobs, messages, stop_flag, data_dir: str, device: str, threads: 
     warm_up()
     messages.send((READY, None, os.getpid()))
     while (job := next_job(jobs)) is not None:
-        run_id, raw_spec = job
-        stop_flag.value = False
+        run_id, raw_spec = job  # the pool cleared stop_flag before sending: a cancel since then holds
         events = train(
             parse_spec(raw_spec), data_dir=data_dir, device=device, should_stop=lambda: stop_flag.value
         )

@@ -24,6 +24,7 @@ from .snapshots import grid_extent, preview, snapshot
 from .specs import DEFAULT_LR, RunSpec
 
 EVAL_CHUNK = 4096
+EVAL_CHUNK_FLOPS = 1e10  # a chunk of the test set costs at most this (about a quarter second here)
 # Layer health on at most one step in 16 (after steps 1, 2, 4, 8), always a step event: ~5% extra work.
 PROBE_MIN_INTERVAL = 16
 EXPLODED_FACTOR = 100  # a loss this many times the untrained model's (or 1, if larger) has diverged
@@ -48,15 +49,29 @@ def minibatches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: to
         )  # the book's data_iter; 6x faster than X[i]
 
 
+class Stopped(Exception):
+    """Cancel was asked for in the middle of an evaluation."""
+
+
+def eval_chunk(model) -> int:
+    """Examples per evaluation chunk: large, but small enough for a big model to notice a cancel soon."""
+    flops_per_example = 2 * count_parameters(model)
+    return int(min(EVAL_CHUNK, max(64, EVAL_CHUNK_FLOPS // max(flops_per_example, 1))))
+
+
 @torch.no_grad()
-def evaluate(model, X: torch.Tensor, y: torch.Tensor, num_classes: int = 0):
+def evaluate(model, X: torch.Tensor, y: torch.Tensor, num_classes: int = 0, should_stop=lambda: False):
     """Mean loss and accuracy (None for regression) on a whole split, in large chunks; with
-    `num_classes`, also the confusion matrix (counts[true, predicted]) as a third value."""
+    `num_classes`, also the confusion matrix (counts[true, predicted]) as a third value. Raises Stopped
+    when `should_stop()` turns true between two chunks."""
     loss_sum = torch.zeros((), device=X.device)
     correct = torch.zeros((), device=X.device)
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=X.device)
-    for start in range(0, len(X), EVAL_CHUNK):
-        X_chunk, y_chunk = X[start : start + EVAL_CHUNK], y[start : start + EVAL_CHUNK]
+    chunk = eval_chunk(model)
+    for start in range(0, len(X), chunk):
+        if should_stop():
+            raise Stopped
+        X_chunk, y_chunk = X[start : start + chunk], y[start : start + chunk]
         out = model.forward(X_chunk)
         loss_sum += model.loss(out, y_chunk).mean() * len(X_chunk)
         if y.dtype == torch.int64:
@@ -139,7 +154,11 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
     data: Dataset = load_dataset(spec, data_dir, on_progress=on_download_progress).to(device)
     model = build_model(spec, data.num_inputs, data.num_outputs, generator, device)
     extent = grid_extent(data) if data.task == "classification" and data.image_shape is None else None
-    initial_loss, initial_acc = evaluate(model, data.X_test, data.y_test)
+    try:
+        initial_loss, initial_acc = evaluate(model, data.X_test, data.y_test, should_stop=should_stop)
+    except Stopped:
+        yield ending("cancelled", "cancelled", 0, step=0)
+        return
     steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
     yield Started(
         spec=spec.model_dump(),
@@ -175,7 +194,13 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
             yield outcome
             return
         step = run.step
-        test_loss, test_acc, *confusion = evaluate(model, data.X_test, data.y_test, confusion_of)
+        try:
+            test_loss, test_acc, *confusion = evaluate(
+                model, data.X_test, data.y_test, confusion_of, should_stop
+            )
+        except Stopped:
+            yield ending("cancelled", "cancelled", epoch - 1, step=run.step)
+            return
         train_loss, train_acc = run.train_metrics()
         for loss in (train_loss, test_loss):
             if diverged(loss, initial_loss):

@@ -2,18 +2,23 @@
 
 import csv
 import io
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse
 
-from app.runs.service import BackendUnavailable, QueueFull, RunService, RunState
+from app.runs.service import OverBudget, Refused, RunService, RunState, events_of
 from app.training.specs import SpecError, parse_spec
+
+from .identity import is_admin, may_change, visitor_of
+from .refusals import refusal, say
 
 router = APIRouter(prefix="/api", tags=["runs"])
 PING_SECONDS = 10
+LIST_LIMIT = 500
 
 
 def runs_of(request: Request) -> RunService:
@@ -21,24 +26,32 @@ def runs_of(request: Request) -> RunService:
 
 
 def find(request: Request, run_id: str) -> RunState:
-    run = runs_of(request).get(run_id)
+    run = runs_of(request).get(run_id) if len(run_id) <= 64 else None
     if run is None:
-        raise HTTPException(404, f"no run with id {run_id!r}")
+        raise HTTPException(404, f"no run with id {run_id[:64]!r}")
     return run
 
 
-def submit(request: Request, raw_spec: dict) -> RunState:
-    """Validate and queue; the errors carry messages meant for the learner."""
+def owned(request: Request, run_id: str) -> RunState:
+    """The run, if the caller may change it (its owner, or the admin); 403 otherwise."""
+    run = find(request, run_id)
+    if not may_change(request, run.owner):
+        raise HTTPException(403, say(request, "problem.not_yours", id=run.id))
+    return run
+
+
+def submit(request: Request, raw_spec: dict, group: str = "") -> RunState:
+    """Validate and queue for the caller; the errors carry messages meant for the learner."""
     try:
-        spec = parse_spec(raw_spec)
+        spec = parse_spec(raw_spec, strict=True)
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:
-        return runs_of(request).submit(spec.model_dump())
-    except QueueFull as error:
-        raise HTTPException(429, str(error)) from None
-    except BackendUnavailable as error:
-        raise HTTPException(503, str(error)) from None
+        return runs_of(request).submit(spec.model_dump(), visitor_of(request), group, is_admin(request))
+    except Refused as error:
+        status, _, problems, headers = refusal(request, error)
+        detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
+        raise HTTPException(status, detail, headers=headers) from None
 
 
 def describe(request: Request, run: RunState) -> dict:
@@ -48,7 +61,19 @@ def describe(request: Request, run: RunState) -> dict:
         "position": runs_of(request).position(run.id),
         "spec": run.spec,
         "epochs": run.epochs,
+        "yours": may_change(request, run.owner),
         "events_url": f"/api/runs/{run.id}/events",
+    }
+
+
+@router.get("/me")
+async def me(request: Request) -> dict:
+    """Who the server takes you for: your visitor id and a token to send as `Authorization: Bearer ...`
+    from scripts, so they own the runs they start (a browser has the same identity in a cookie)."""
+    return {
+        "visitor": visitor_of(request),
+        "token": getattr(request.state, "visitor_token", ""),
+        "admin": is_admin(request),
     }
 
 
@@ -60,7 +85,9 @@ async def create_run(request: Request, raw_spec: dict) -> dict:
 
 @router.get("/runs")
 async def list_runs(request: Request, limit: int = 50) -> list[dict]:
-    rows = runs_of(request).store.recent(min(max(limit, 1), 500))
+    """Your runs, newest first (every visitor's for the admin)."""
+    owner = None if is_admin(request) else visitor_of(request)
+    rows = runs_of(request).store.recent(min(max(limit, 1), LIST_LIMIT), owner=owner)
     return [
         {
             "id": r.id,
@@ -82,7 +109,8 @@ async def get_run(request: Request, run_id: str) -> dict:
 
 @router.delete("/runs/{run_id}", status_code=202)
 async def cancel_run(request: Request, run_id: str) -> dict:
-    run = find(request, run_id)
+    """Cancel a queued or running run: yours, or any for the admin."""
+    run = owned(request, run_id)
     return {"id": run.id, "cancelling": runs_of(request).cancel(run_id)}
 
 
@@ -92,8 +120,19 @@ async def run_events(
 ) -> EventSourceResponse:
     """Every event with an `id:`; reconnect with Last-Event-ID to get the rest exactly once."""
     run = find(request, run_id)
-    stream = counted(run.log.follow(after, last_event_id), request.app.state.metrics.sse_clients)
-    return EventSourceResponse(stream, ping=PING_SECONDS, headers={"X-Accel-Buffering": "no"})
+    return event_stream(request, run.log.follow(max(after, 0), (last_event_id or "")[:64] or None))
+
+
+def event_stream(request: Request, stream: AsyncIterator[bytes]) -> EventSourceResponse:
+    """An SSE response counted in the viewers gauge; a viewer that reads nothing for
+    PLAYGROUND_SSE_SEND_TIMEOUT_S is dropped, so it cannot pin the server's memory."""
+    settings = request.app.state.settings
+    return EventSourceResponse(
+        counted(stream, request.app.state.metrics.sse_clients),
+        ping=PING_SECONDS,
+        send_timeout=settings.sse_send_timeout_s,
+        headers={"X-Accel-Buffering": "no"},
+    )
 
 
 async def counted(stream: AsyncIterator[bytes], gauge) -> AsyncIterator[bytes]:
@@ -106,28 +145,40 @@ async def counted(stream: AsyncIterator[bytes], gauge) -> AsyncIterator[bytes]:
         gauge.dec()
 
 
+def attachment(name: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
 @router.get("/runs/{run_id}/export.json")
-async def export_json(request: Request, run_id: str) -> JSONResponse:
+async def export_json(request: Request, run_id: str) -> StreamingResponse:
+    """The run and all its events; written as it is read from the store, in a thread."""
     run = find(request, run_id)
-    body = {
-        "id": run.id,
-        "spec": run.spec,
-        "status": run.status,
-        "events": [e.event for e in run.log.entries],
-    }
-    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.json"'}
-    return JSONResponse(body, headers=headers)
+    events = events_of(run, runs_of(request).store)
+    head = {"id": run.id, "spec": run.spec, "status": run.status}
+    body = json_with_events(head, events)
+    return StreamingResponse(body, media_type="application/json", headers=attachment(f"run-{run.id}.json"))
+
+
+def json_with_events(head: dict, events: Iterator[dict]) -> Iterator[bytes]:
+    yield json.dumps(head)[:-1].encode() + b', "events": ['
+    for index, event in enumerate(events):
+        yield (b"," if index else b"") + json.dumps(event).encode()
+    yield b"]}"
 
 
 @router.get("/runs/{run_id}/export.csv")
-async def export_csv(request: Request, run_id: str) -> Response:
+async def export_csv(request: Request, run_id: str) -> StreamingResponse:
     """One row per epoch, then one per step event (the loss curve)."""
     run = find(request, run_id)
+    rows = csv_rows(events_of(run, runs_of(request).store))
+    return StreamingResponse(rows, media_type="text/csv", headers=attachment(f"run-{run.id}.csv"))
+
+
+def csv_rows(events: Iterator[dict]) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "epoch", "step", "loss", "train_acc", "test_loss", "test_acc", "seconds"])
-    for entry in run.log.entries:
-        e = entry.event
+    for e in events:
         if e["type"] == "epoch":
             writer.writerow(
                 [
@@ -143,5 +194,8 @@ async def export_csv(request: Request, run_id: str) -> Response:
             )
         elif e["type"] == "step":
             writer.writerow(["step", e["epoch"], e["step"], e["loss"], "", "", "", ""])
-    headers = {"Content-Disposition": f'attachment; filename="run-{run.id}.csv"'}
-    return Response(out.getvalue(), media_type="text/csv", headers=headers)
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()

@@ -4,6 +4,7 @@ Every route renders a template; the browser's JavaScript only draws charts and p
 a playground live in its URL query, so a copied link restores them.
 """
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,17 +13,21 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import escape
 from pydantic import BaseModel
 
-from app.runs.service import FINISHED, BackendUnavailable, QueueFull, RunService, RunState
+from app.runs.service import FINISHED, Refused, RunService, RunState, events_of
 from app.training.specs import SPEC_CLASSES, Activation, ClassificationDataset, SpecError, parse_spec
 
 from .i18n import language, messages
+from .identity import is_admin, may_change, visitor_of
+from .refusals import refusal
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
 
 COMPARE_MIN, COMPARE_MAX = 2, 8
+COMPARE_POINTS = 2000  # loss points per run on the compare chart, at most
 RUNS_LISTED = 100
 LOG_LR_MIN, LOG_LR_MAX = -4, 1  # the learning-rate slider: 1e-4 .. 10
 
@@ -268,7 +273,7 @@ def final_result(request: Request, run: RunState) -> str:
         return ""
     last = run.epochs[-1] if run.epochs else None
     if run.status != "done" or last is None:
-        finished = next((e.event for e in reversed(run.log.entries) if e.event["type"] == "finished"), {})
+        finished = run.ending or {}
         message = finished.get("message", "")
         if finished.get("code"):  # the trainer's sentence, in the visitor's language
             message = tr_coded(request, f"js.finish_{finished['code']}", message, **finished["params"])
@@ -284,9 +289,8 @@ def final_result(request: Request, run: RunState) -> str:
 
 def status_event(request: Request, run: RunState) -> dict:
     """What the status line says now: the last started/finished event, or where the run waits."""
-    events = [e.event for e in run.log.entries if e.event["type"] in ("started", "finished")]
-    if events:
-        return events[-1]
+    if run.ending or run.started:
+        return run.ending or run.started
     if run.status == "queued":
         return {"type": "queued", "run_id": run.id, "position": runs_of(request).position(run.id)}
     return {"type": "starting"}
@@ -396,12 +400,17 @@ async def start_run(request: Request, model_key: str):
     if problems:
         return refused(request, 422, tr(request, "refused.fix"), problems)
     try:
-        run = runs_of(request).submit(spec.model_dump())
-    except QueueFull as error:
-        return refused(request, 429, tr(request, "refused.busy"), [str(error)])
-    except BackendUnavailable as error:
-        return refused(request, 503, tr(request, "refused.unavailable"), [str(error)])
+        run = runs_of(request).submit(spec.model_dump(), visitor_of(request), is_admin=is_admin(request))
+    except Refused as error:
+        return refused_run(request, error)
     return page(request, "fragments/train_response.html", **panel_context(request, run))
+
+
+def refused_run(request: Request, error: Refused) -> HTMLResponse:
+    status, title, problems, headers = refusal(request, error)
+    response = refused(request, status, title, problems)
+    response.headers.update(headers)
+    return response
 
 
 @router.get("/play/runs/{run_id}/status", response_class=HTMLResponse)
@@ -416,9 +425,14 @@ async def cancel_run(request: Request, run_id: str):
     """Ask the run to stop and disable the button. The status line is left to the event stream, which
     says `cancelled` when the worker stops: a reply here could arrive after that and overwrite it."""
     service = runs_of(request)
-    run = service.get(run_id)
+    run = service.get(run_id) if len(run_id) <= 64 else None
     if run is None:
-        raise HTTPException(404, f"no run with id {run_id!r}")
+        raise HTTPException(404, tr(request, "error.no_run", id=repr(run_id[:64])))
+    if not may_change(request, run.owner):
+        label = tr(request, "refused.not_yours")
+        return HTMLResponse(
+            f'<button type="button" id="cancel" class="danger" disabled>{escape(label)}</button>', 403
+        )
     if run.status not in FINISHED:
         service.cancel(run_id)  # a queued run ends at once; a running one stops between two steps
     label = tr(request, "cancel.cancelling" if run.status not in FINISHED else "cancel.finished")
@@ -427,7 +441,8 @@ async def cancel_run(request: Request, run_id: str):
 
 @router.get("/runs", response_class=HTMLResponse)
 async def runs_page(request: Request):
-    rows = runs_of(request).store.recent(RUNS_LISTED)
+    owner = None if is_admin(request) else visitor_of(request)
+    rows = await asyncio.to_thread(runs_of(request).store.recent, RUNS_LISTED, owner)
     listed = [
         {
             "id": row.id,
@@ -443,7 +458,7 @@ async def runs_page(request: Request):
     ]
     races = [
         {"id": race.id, "vary": race.vary, "n": len(race.run_ids), "ago": ago(request, race.created_at)}
-        for race in runs_of(request).store.recent_races()
+        for race in await asyncio.to_thread(runs_of(request).store.recent_races, 20, owner)
     ]
     return page(
         request, "runs.html", runs=listed, races=races, compare_min=COMPARE_MIN, compare_max=COMPARE_MAX
@@ -462,7 +477,9 @@ async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = 
     if unknown:
         return not_found(request, tr(request, "error.no_run", id=", ".join(unknown)))
     labels = legend_labels(runs)
-    series = [curves(run, label) for run, label in zip(runs, labels, strict=True)]
+    store = runs_of(request).store
+    readers = [(run, label, events_of(run, store)) for run, label in zip(runs, labels, strict=True)]
+    series = await asyncio.to_thread(lambda: [curves(*reader) for reader in readers])
     return page(
         request,
         "compare.html",
@@ -472,18 +489,30 @@ async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = 
     )
 
 
-def curves(run: RunState, label: str) -> dict:
-    """The loss per step and the test metrics per epoch of one run, for the compare charts."""
-    events = [entry.event for entry in run.log.entries]
-    started = next((e for e in events if e["type"] == "started"), None)
-    epochs = [[0, started.get("initial_test_acc"), started.get("initial_test_loss")]] if started else []
-    epochs += [[e["epoch"], e.get("test_acc"), e["test_loss"]] for e in events if e["type"] == "epoch"]
+def curves(run: RunState, label: str, events) -> dict:
+    """The loss per step and the test metrics per epoch of one run, for the compare charts; the step
+    curve thinned to at most COMPARE_POINTS points (a chart is a few hundred pixels wide). Reads the
+    run's events as it goes: call it in a thread."""
+    started, steps, epochs, stride, seen = None, [], [], 1, 0
+    for e in events:
+        if e["type"] == "step":
+            seen += 1
+            if seen % stride == 0:
+                steps.append([e["step"], e["loss"]])
+            if len(steps) >= 2 * COMPARE_POINTS:  # keep every other point, and take half as many
+                steps, stride = steps[1::2], 2 * stride
+        elif e["type"] == "epoch":
+            epochs.append([e["epoch"], e.get("test_acc"), e["test_loss"]])
+        elif e["type"] == "started":
+            started = e
+    if started:
+        epochs.insert(0, [0, started.get("initial_test_acc"), started.get("initial_test_loss")])
     return {
         "id": run.id,
         "label": label,
         "status": run.status,
         "steps_per_epoch": started["steps_per_epoch"] if started else None,
-        "steps": [[e["step"], e["loss"]] for e in events if e["type"] == "step"],
+        "steps": steps,
         "epochs": epochs,
     }
 

@@ -115,7 +115,9 @@ def test_a_killed_worker_fails_its_run_and_is_replaced(server):
     assert wait_status(server, run_id, {"failed", "done", "cancelled"}) == "failed"
     finished = json_events(events_of(server, run_id))[-1][1]
     assert "worker process" in finished["message"] and "died" in finished["message"]
-    assert finished["code"] == "worker_died" and "exit_code" in finished["params"]
+    assert finished["code"] == "worker_died" and finished["params"]["exit_code"] == -signal.SIGKILL
+    epochs = server.client.get(f"/api/runs/{run_id}").json()["epochs"]
+    assert finished["epochs_done"] == len(epochs), "the ending counts the epochs the run did train"
     server.wait_ready_workers(2)
     next_run = server.client.post("/api/runs", json={"model": "linreg", "epochs": 1}).json()["id"]
     assert wait_status(server, next_run, {"done", "failed"}) == "done"
@@ -159,7 +161,9 @@ def test_runs_survive_a_restart_and_cut_off_runs_show_interrupted(tmp_path):
         before = events_of(live, done_id)
         cut_id = live.client.post("/api/runs", json=LONG_RUN).json()["id"]
         wait_status(live, cut_id, {"running"})
+        identity = dict(live.client.cookies)
     with running_server(tmp_path, workers=1) as live:
+        live.client.cookies.update(identity)  # the same visitor: the signing key is kept in the data dir
         assert events_of(live, done_id) == before
         assert live.client.get(f"/api/runs/{cut_id}").json()["status"] == "interrupted"
         listed = {run["id"]: run["status"] for run in live.client.get("/api/runs").json()}
@@ -168,7 +172,12 @@ def test_runs_survive_a_restart_and_cut_off_runs_show_interrupted(tmp_path):
 
 def test_ready_and_metrics_on_the_embedded_backend(server):
     ready = server.client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": True, "broker": True}
+    assert ready.status_code == 200 and ready.json() == {
+        "ready": True,
+        "database": True,
+        "database_writable": True,
+        "broker": True,
+    }
     run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
     assert len(events_of(server, run_id)) > 5  # one viewer read the whole stream
     deadline = time.monotonic() + 5

@@ -10,14 +10,13 @@ only one acts) ends runs whose worker stopped sending its heartbeat.
 import asyncio
 import contextlib
 import logging
-import secrets
 
 import redis
 import redis.asyncio as aioredis
 
 from app.runs.endings import ended
-from app.runs.log import Encoder, Observer
-from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState
+from app.runs.log import Encoder, EventLog, Observer
+from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState, new_id
 from app.runs.store import RunStore
 from app.settings import Settings
 
@@ -32,8 +31,7 @@ WATCH_EVERY_S = 1.0
 
 class BrokerRunService(RunBook):
     def __init__(self, settings: Settings, encode: Encoder, on_delivered: Observer | None = None):
-        super().__init__(encode, RunStore(settings.run_store_url()), on_delivered)
-        self.settings = settings
+        super().__init__(settings, encode, RunStore(settings.run_store_url()), on_delivered)
         self.client = redis.Redis.from_url(settings.broker_url)
         self.reader = aioredis.Redis.from_url(settings.broker_url)
         self.celery = make_celery(settings)
@@ -54,7 +52,10 @@ class BrokerRunService(RunBook):
         return task
 
     # --- what the web layer calls -----------------------------------------------------------------
-    def submit(self, spec: dict) -> RunState:
+    def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
+        run_id = new_id()
+        group = group or run_id
+        self.check(spec, owner, group, is_admin)
         try:
             waiting = self.client.zcard(keys.QUEUED)
         except redis.RedisError as error:
@@ -63,8 +64,8 @@ class BrokerRunService(RunBook):
             ) from None
         if waiting >= self.settings.queue_limit:
             raise self.queue_full(waiting)
-        run = RunState(id=secrets.token_hex(6), spec=spec, log=self.new_log())
-        self.store.add(run.id, spec)
+        run = RunState(id=run_id, spec=spec, owner=owner, group=group, log=self.new_log_in_memory())
+        self.add_to_store(run)
         self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
         self.celery.send_task(TASK_NAME, args=[run.id, spec], queue=queue_for(spec, self.settings))
         self._follow(run)
@@ -78,18 +79,37 @@ class BrokerRunService(RunBook):
         return True
 
     def position(self, run_id: str) -> int | None:
-        rank = self.client.zrank(keys.QUEUED, run_id)
+        try:
+            rank = self.client.zrank(keys.QUEUED, run_id)
+        except redis.RedisError:
+            return None
         return None if rank is None else rank + 1
 
+    def new_log_in_memory(self) -> EventLog:
+        """A mirror of a Redis stream: its ids are the stream's, so it keeps its entries (the stream's
+        length is capped by PLAYGROUND_STREAM_MAXLEN, and a run's events by the event budget)."""
+        return EventLog(self.encode, self.on_delivered)
+
     def get(self, run_id: str) -> RunState | None:
-        """A run this replica mirrors, or one it starts mirroring now (from its stream or the store)."""
+        """A run this replica mirrors, or one it starts mirroring now (from its stream or the store).
+        With Redis down, what the store alone holds (finished runs, and how far the others got)."""
         if run_id in self.runs:
             return self.runs[run_id]
-        if self.client.exists(keys.stream(run_id)):
+        try:
+            streaming = self.client.exists(keys.stream(run_id))
+        except redis.RedisError:
+            return self.from_store(run_id)
+        if streaming:
             row = self.store.get(run_id)
             if row is None:
                 return None
-            run = RunState(id=row.id, spec=row.spec, status=row.status, log=self.new_log())
+            run = RunState(
+                id=row.id,
+                spec=row.spec,
+                status=row.status,
+                owner=row.owner or "",
+                log=self.new_log_in_memory(),
+            )
             self._follow(run)
             return run
         run = self.from_store(run_id)
