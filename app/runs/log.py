@@ -151,9 +151,12 @@ class EventLog:
             if after_id is not None:
                 after = max(after, self.position_after(after_id))
             if after < self.base:
+                replayed_from = after
                 async for seq, data in self.replay(after, self.base):
                     after = seq
                     yield data
+                if after == replayed_from:  # the store lacks them (it failed): go on with what memory has
+                    after = self.base
                 continue
             pending = self.after(after)
             if pending:  # a viewer that fell behind catches up in a few large writes, not one per event
@@ -168,32 +171,28 @@ class EventLog:
             await changed.wait()
 
     async def replay(self, after: int, upto: int) -> AsyncIterator[tuple[int, bytes]]:
-        """Stored entries after..upto, encoded in a thread a chunk at a time: (last seq, bytes)."""
+        """Stored entries after..upto, read and encoded in a thread a chunk at a time: (last seq, bytes)."""
         chunks = self._stored(after)
         while True:
-            chunk = await asyncio.to_thread(self._encode_next, chunks, upto)
-            if not chunk:
+            encoded = await asyncio.to_thread(self._encode_next, chunks, upto)
+            if not encoded:
                 return
-            yield chunk
-            if chunk[0] >= upto:
+            for piece in pieces(encoded, lambda item: len(item[1])):
+                yield piece[-1][0], b"".join(data for _, data in piece)
+            if encoded[-1][0] >= upto:
                 return
 
-    def _encode_next(self, chunks: Iterator[list[tuple[int, dict]]], upto: int) -> tuple[int, bytes] | None:
-        chunk = next(chunks, None)
-        if not chunk:
-            return None
-        chunk = [(seq, event) for seq, event in chunk if seq <= upto]
-        if not chunk:
-            return None
-        return chunk[-1][0], b"".join(self._encode(str(seq), event) for seq, event in chunk)
+    def _encode_next(self, chunks: Iterator[list[tuple[int, dict]]], upto: int) -> list[tuple[int, bytes]]:
+        chunk = next(chunks, None) or []
+        return [(seq, self._encode(str(seq), event)) for seq, event in chunk if seq <= upto]
 
 
-def pieces(entries: list[Entry]) -> Iterator[list[Entry]]:
-    """Consecutive runs of entries of at most WRITE_BYTES each (at least one entry)."""
+def pieces(items: list, size_of=lambda entry: len(entry.encoded)) -> Iterator[list]:
+    """Consecutive runs of items of at most WRITE_BYTES each (at least one item)."""
     start, size = 0, 0
-    for index, entry in enumerate(entries):
-        if size and size + len(entry.encoded) > WRITE_BYTES:
-            yield entries[start:index]
+    for index, item in enumerate(items):
+        if size and size + size_of(item) > WRITE_BYTES:
+            yield items[start:index]
             start, size = index, 0
-        size += len(entry.encoded)
-    yield entries[start:]
+        size += size_of(item)
+    yield items[start:]

@@ -1,8 +1,11 @@
 """A web replica whose broker is down stays alive (/healthz) but says it is not ready (/readyz)."""
 
+import json
+
 from app.runs.broker.celery_app import queue_for
+from app.runs.store import RunStore
 from app.settings import Settings
-from tests.server import free_port, running_server
+from tests.server import free_port, read_sse, running_server
 
 
 def test_without_its_broker_a_replica_is_alive_but_not_ready(tmp_path):
@@ -13,10 +16,40 @@ def test_without_its_broker_a_replica_is_alive_but_not_ready(tmp_path):
         assert ready.status_code == 503 and ready.json() == {
             "ready": False,
             "database": True,
+            "database_writable": True,
             "broker": False,
         }
         refused = live.client.post("/api/runs", json={"model": "linreg"})
         assert refused.status_code == 503 and "broker" in refused.json()["detail"]
+
+
+def test_without_its_broker_a_replica_still_serves_what_the_store_holds(tmp_path):
+    """Finished runs (their page, their JSON, their replay) and how far a queued run got."""
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    store.add("finishedrun", {"model": "linreg", "epochs": 1}, owner="someone")
+    events = [
+        {"type": "started", "dataset": "synthetic-linear", "steps_per_epoch": 1},
+        {
+            "type": "epoch",
+            "epoch": 1,
+            "train_loss": 0.1,
+            "train_acc": None,
+            "test_loss": 0.1,
+            "test_acc": None,
+            "seconds": 0.5,
+        },
+        {"type": "finished", "status": "done", "message": "trained 1 epochs", "epochs_done": 1},
+    ]
+    store.finish("finishedrun", events)
+    with running_server(tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0") as live:
+        run = live.client.get("/api/runs/finishedrun")
+        assert run.status_code == 200 and run.json()["status"] == "done" and len(run.json()["epochs"]) == 1
+        with live.client.stream("GET", "/api/runs/finishedrun/events") as stream:
+            replayed = [json.loads(m["data"]) for m in read_sse(stream) if "id" in m]
+        assert replayed == events
+        assert live.client.get("/runs/finishedrun").status_code == 200
+        assert live.client.get("/api/runs/finishedrun/export.json").json()["events"] == events
+        assert live.client.get("/api/runs/nosuchrun").status_code == 404
 
 
 def test_image_runs_go_to_the_gpu_queue_only_where_one_is_deployed():

@@ -112,3 +112,73 @@ def test_resuming_after_an_id_the_log_does_not_hold_yet_waits_for_it():
         return await asyncio.wait_for(viewer, 1)
 
     assert asyncio.run(scenario()) == b"8-0:epoch9-0:finished"
+
+
+def test_a_long_log_keeps_only_its_tail_in_memory_and_replays_the_rest_from_the_store(tmp_path):
+    """Saved entries leave memory; a late viewer and a reconnecting one still get every event once."""
+    from app.runs.log import KEEP_IN_MEMORY, MemoryBudget
+    from app.runs.store import RunStore
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    store.add("r", {"model": "linreg"})
+    budget = MemoryBudget(float("inf"))
+
+    async def scenario():
+        log = EventLog(encode, stored=lambda after: store.chunks("r", after), budget=budget)
+        for start in range(0, 3000, 500):
+            for i in range(start, start + 500):
+                log.append({"type": "step", "i": i})
+            store.append("r", start + 1, [entry.event for entry in log.unsaved()])
+            log.mark_saved(start + 500)
+        held = len(log.entries)
+        tail = asyncio.create_task(collect(log, after_id="2990"))
+        whole = asyncio.create_task(collect(log))
+        await asyncio.sleep(0.2)
+        log.append({"type": "finished"})
+        return held, await whole, await tail
+
+    held, whole, tail = asyncio.run(scenario())
+    assert held == KEEP_IN_MEMORY
+    assert whole == b"".join(f"{seq}:step".encode() for seq in range(1, 3001)) + b"3001:finished"
+    assert tail == b"".join(f"{seq}:step".encode() for seq in range(2991, 3001)) + b"3001:finished"
+
+
+def test_over_the_memory_budget_a_log_keeps_nothing_the_store_holds(tmp_path):
+    from app.runs.log import MemoryBudget
+    from app.runs.store import RunStore
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    budget = MemoryBudget(limit_bytes=100)
+
+    async def scenario():
+        log = EventLog(encode, stored=lambda after: store.chunks("r", after), budget=budget)
+        for i in range(50):
+            log.append({"type": "step", "i": i})
+        store.append("r", 1, [entry.event for entry in log.unsaved()])
+        log.mark_saved(50)
+        return len(log.entries), budget.used
+
+    assert asyncio.run(scenario()) == (0, 0)
+
+
+def test_a_finished_run_replays_from_the_store_in_bounded_writes(tmp_path):
+    from app.runs.log import WRITE_BYTES
+    from app.runs.store import RunStore
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    store.add("r", {"model": "linreg"})
+    events = [{"type": "step", "pad": "x" * 500} for _ in range(5000)] + [
+        {"type": "finished", "status": "done"}
+    ]
+    store.finish("r", events)
+
+    def big_encode(seq, event):
+        return f"{seq}:{event['type']}:{event.get('pad', '')}\n".encode()
+
+    async def scenario():
+        log = EventLog.stored_only(big_encode, len(events), lambda after: store.chunks("r", after))
+        return [chunk async for chunk in log.follow()]
+
+    writes = asyncio.run(scenario())
+    assert b"".join(writes) == b"".join(big_encode(str(i + 1), e) for i, e in enumerate(events))
+    assert len(writes) >= 10 and max(map(len, writes)) <= WRITE_BYTES
