@@ -11,22 +11,37 @@ Accepted input formats:
   or a JSON list of numbers;
 - a matrix: text with rows separated by ";" or newlines and entries by spaces or commas
   ("1 2; 3 4", "1,2\\n3,4"), or a JSON list of lists of numbers (a flat list is one row).
-At most 4096 numbers in total per demo. A parameter left out takes the demo's default (the textbook example).
+A parameter left out takes the demo's default (the textbook example).
+
+Every demo is bounded before any tensor is made (DemoLimits): the characters of each field's text, the
+numbers in all its inputs together, the numbers in each result (computed from the shapes, e.g. what a
+broadcast would make) and its repeats. Tensors of more than SHOWN_IN_FULL numbers come back summarized
+(shape, dtype and torch's own excerpt), so an answer stays a few kilobytes whatever the input.
 """
 
 import inspect
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-MAX_ELEMENTS = 4096
-MAX_TEXT_CHARS = 100_000
+SHOWN_IN_FULL = 64  # a tensor with more numbers is shown as its shape, dtype and an excerpt
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
+
+
+@dataclass(frozen=True)
+class DemoLimits:
+    """How big a demo may get; each bound is checked before any tensor is made."""
+
+    numbers: int = 4096  # numbers in all of a demo's inputs together
+    result_numbers: int = 1024 * 1024  # numbers in any one tensor a demo computes (4 MB of float32)
+    text_chars: int = 20_000  # characters of one field's text (the form's inputs have the same maxlength)
+    repeats: int = 10  # backward() calls of grad_accumulation
 
 
 # What can be wrong with a learner's input, in words; `code` and the values let the web say it in zh too.
@@ -38,8 +53,12 @@ INPUT_PROBLEMS = {
     "beyond_float32": "{name}: {number} is beyond float32's range (about 3.4e38); use a smaller number",
     "not_whole": "{name}: expected a whole number from {lo} to {hi}, got {got}",
     "whole_out_of_range": "{name}: {value} is out of range; use a whole number from {lo} to {hi}",
-    "too_many": "{name}: {count} numbers is too many; the limit is {limit} numbers in total",
-    "text_too_long": "{name}: the text is too long; the limit is {limit} numbers in total",
+    "too_many": "{name}: too many numbers; with it the inputs hold {total}, and the limit is {limit} "
+    "numbers in all the inputs together. Make {name} shorter",
+    "text_too_long": "{name}: {chars} characters is too long; the limit is {limit} characters per field. "
+    "Shorten {name}",
+    "result_too_big": "{operation} would hold {count} numbers ({shape}); the limit is {limit} numbers "
+    "per result. Use fewer numbers in {inputs}",
     "not_rows": "{name}: expected rows of numbers such as '1 2; 3 4', got {got}",
     "empty_rows": "{name}: empty input; enter rows of numbers such as '1 2; 3 4'",
     "ragged": "{name}: ragged rows; row 1 has {width} numbers but row {row} has {count}. "
@@ -105,48 +124,84 @@ def _integer(value: Any, name: str, lo: int, hi: int) -> int:
     return value
 
 
-def _check_size(count: int, name: str) -> None:
-    if count > MAX_ELEMENTS:
-        raise DemoInputError("too_many", name=name, count=count, limit=MAX_ELEMENTS)
+def _shape_words(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
 
 
-def _matrix(value: Any, name: str) -> list[list[float]]:
-    """Rows of numbers: text "1 2; 3 4" or "1,2\\n3,4", a list of lists, or a flat list (one row)."""
-    if isinstance(value, str):
-        if len(value) > MAX_TEXT_CHARS:
-            raise DemoInputError("text_too_long", name=name, limit=MAX_ELEMENTS)
-        lines = [line.strip() for line in re.split(r"[;\n]", value)]
-        rows: list[Any] = [re.split(r"[\s,]+", line) for line in lines if line]
-    elif isinstance(value, list):
-        rows = value if value and all(isinstance(row, list) for row in value) else [value]
-    else:
-        raise DemoInputError("not_rows", name=name, got=type(value).__name__)
-    if not rows or not rows[0]:
-        raise DemoInputError("empty_rows", name=name)
-    _check_size(sum(len(row) for row in rows), name)
-    width = len(rows[0])
-    for index, row in enumerate(rows):
-        if len(row) != width:
-            raise DemoInputError("ragged", name=name, width=width, row=index + 1, count=len(row))
-    return [[_number(entry, name) for entry in row] for row in rows]
+class Inputs:
+    """Reads one demo's fields within the limits, counting the numbers of all its fields together.
 
+    Sizes are checked on the parsed text, before any number is converted or any tensor is made; `result`
+    checks a tensor the demo is about to compute, from its shape alone."""
 
-def _vector(value: Any, name: str) -> list[float]:
-    """Numbers separated by spaces, commas, semicolons or newlines, or a JSON list of numbers."""
-    if isinstance(value, str):
-        if len(value) > MAX_TEXT_CHARS:
-            raise DemoInputError("text_too_long", name=name, limit=MAX_ELEMENTS)
-        entries: list[Any] = [entry for entry in re.split(r"[\s,;]+", value) if entry]
-    elif isinstance(value, list):
-        entries = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        entries = [value]
-    else:
-        raise DemoInputError("not_numbers", name=name, got=type(value).__name__)
-    if not entries:
-        raise DemoInputError("empty_numbers", name=name)
-    _check_size(len(entries), name)
-    return [_number(entry, name) for entry in entries]
+    def __init__(self, limits: DemoLimits):
+        self.limits = limits
+        self.total = 0
+
+    def number(self, value: Any, name: str) -> float:
+        self._check_text(value, name)
+        return _number(value, name)
+
+    def integer(self, value: Any, name: str, lo: int, hi: int) -> int:
+        self._check_text(value, name)
+        return _integer(value, name, lo, hi)
+
+    def vector(self, value: Any, name: str) -> list[float]:
+        """Numbers separated by spaces, commas, semicolons or newlines, or a JSON list of numbers."""
+        self._check_text(value, name)
+        if isinstance(value, str):
+            entries: list[Any] = [entry for entry in re.split(r"[\s,;]+", value) if entry]
+        elif isinstance(value, list):
+            entries = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            entries = [value]
+        else:
+            raise DemoInputError("not_numbers", name=name, got=type(value).__name__)
+        if not entries:
+            raise DemoInputError("empty_numbers", name=name)
+        self._count(len(entries), name)
+        return [_number(entry, name) for entry in entries]
+
+    def matrix(self, value: Any, name: str) -> list[list[float]]:
+        """Rows of numbers: text "1 2; 3 4" or "1,2\\n3,4", a list of lists, or a flat list (one row)."""
+        self._check_text(value, name)
+        if isinstance(value, str):
+            lines = [line.strip() for line in re.split(r"[;\n]", value)]
+            rows: list[Any] = [re.split(r"[\s,]+", line) for line in lines if line]
+        elif isinstance(value, list):
+            rows = value if value and all(isinstance(row, list) for row in value) else [value]
+        else:
+            raise DemoInputError("not_rows", name=name, got=type(value).__name__)
+        if not rows or not rows[0]:
+            raise DemoInputError("empty_rows", name=name)
+        self._count(sum(len(row) for row in rows), name)
+        width = len(rows[0])
+        for index, row in enumerate(rows):
+            if len(row) != width:
+                raise DemoInputError("ragged", name=name, width=width, row=index + 1, count=len(row))
+        return [[_number(entry, name) for entry in row] for row in rows]
+
+    def result(self, shape: tuple[int, ...], operation: str, inputs: str) -> None:
+        """Refuses a tensor of this shape before it is made, when it would hold too many numbers."""
+        count = math.prod(shape)
+        if count > self.limits.result_numbers:
+            raise DemoInputError(
+                "result_too_big",
+                operation=operation,
+                count=count,
+                shape=_shape_words(shape),
+                limit=self.limits.result_numbers,
+                inputs=inputs,
+            )
+
+    def _check_text(self, value: Any, name: str) -> None:
+        if isinstance(value, str) and len(value) > self.limits.text_chars:
+            raise DemoInputError("text_too_long", name=name, chars=len(value), limit=self.limits.text_chars)
+
+    def _count(self, count: int, name: str) -> None:
+        self.total += count
+        if self.total > self.limits.numbers:
+            raise DemoInputError("too_many", name=name, total=self.total, limit=self.limits.numbers)
 
 
 def _same_length(a: list[float], b: list[float], name_a: str, name_b: str) -> None:
@@ -154,13 +209,19 @@ def _same_length(a: list[float], b: list[float], name_a: str, name_b: str) -> No
         raise DemoInputError("lengths_differ", name_a=name_a, len_a=len(a), name_b=name_b, len_b=len(b))
 
 
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape `a * b` would have under broadcasting, or None where the shapes do not broadcast."""
+    a, b = (1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+
+
 # ---------------------------------------------------------------- output
 
 
 def _clean(value: Any) -> Any:
     """JSON-ready: floats at float32 precision, non-finite floats as "inf", "-inf" or "nan"."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().tolist()
     if isinstance(value, list | tuple):
         return [_clean(item) for item in value]
     if isinstance(value, bool | int | str) or value is None:
@@ -174,6 +235,29 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _excerpt(tensor: torch.Tensor) -> str:
+    """torch's own summarized print (the first and last 3 entries of each dimension, "..." between),
+    on one line."""
+    torch.set_printoptions(threshold=SHOWN_IN_FULL, edgeitems=3, linewidth=1_000_000)
+    try:
+        text = str(tensor)
+    finally:
+        torch.set_printoptions(profile="default")
+    return " ".join(line.strip() for line in text.splitlines())
+
+
+def _shown(tensor: torch.Tensor) -> Any:
+    """A tensor as the page shows it: all its values when small, else its shape, dtype and an excerpt."""
+    tensor = tensor.detach()
+    if tensor.numel() <= SHOWN_IN_FULL:
+        return _clean(tensor.tolist())
+    return {
+        "shape": list(tensor.shape),
+        "dtype": str(tensor.dtype).removeprefix("torch."),
+        "excerpt": _excerpt(tensor),
+    }
+
+
 def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max())
 
@@ -185,16 +269,23 @@ def _tensor(values: Any) -> torch.Tensor:
 # ---------------------------------------------------------------- demos
 
 
-def mm_vs_mul(A: Any = "1 2; 3 4", B: Any = "1 2; 3 4") -> dict:
+def mm_vs_mul(inputs: Inputs, A: Any = "1 2; 3 4", B: Any = "1 2; 3 4") -> dict:
     """torch.mm is the matrix product; torch.mul (and *) multiplies element-wise, broadcasting."""
-    a, b = _tensor(_matrix(A, "A")), _tensor(_matrix(B, "B"))
+    rows_a, rows_b = inputs.matrix(A, "A"), inputs.matrix(B, "B")
+    shape_a, shape_b = (len(rows_a), len(rows_a[0])), (len(rows_b), len(rows_b[0]))
+    if shape_a[1] == shape_b[0]:  # otherwise torch refuses, below, without making anything
+        inputs.result((shape_a[0], shape_b[1]), "torch.mm(A, B)", "A, B")
+    broadcast = _broadcast_shape(shape_a, shape_b)
+    if broadcast is not None:
+        inputs.result(broadcast, "torch.mul(A, B)", "A, B")
+    a, b = _tensor(rows_a), _tensor(rows_b)
 
     def attempt(operation: Callable[[], torch.Tensor]) -> dict:
         try:
             result = operation()
         except RuntimeError as error:
             return {"ok": False, "error": str(error).strip().splitlines()[0]}
-        return {"ok": True, "shape": list(result.shape), "result": _clean(result)}
+        return {"ok": True, "shape": list(result.shape), "result": _shown(result)}
 
     return {
         "shape_A": list(a.shape),
@@ -204,9 +295,9 @@ def mm_vs_mul(A: Any = "1 2; 3 4", B: Any = "1 2; 3 4") -> dict:
     }
 
 
-def manual_seed(seed: Any = 1, n: Any = 4) -> dict:
+def manual_seed(inputs: Inputs, seed: Any = 1, n: Any = 4) -> dict:
     """Re-seeding repeats the same draws; drawing again without re-seeding gives new numbers."""
-    seed, n = _integer(seed, "seed", 0, 2**32 - 1), _integer(n, "n", 1, 16)
+    seed, n = inputs.integer(seed, "seed", 0, 2**32 - 1), inputs.integer(n, "n", 1, 16)
     generator = torch.Generator()  # local: the process-wide RNG stays untouched
     generator.manual_seed(seed)
     seeded_first = torch.rand(n, generator=generator)
@@ -216,17 +307,17 @@ def manual_seed(seed: Any = 1, n: Any = 4) -> dict:
     unseeded_second = torch.rand(n, generator=generator)
     return {
         "code": f"torch.manual_seed({seed}); torch.rand({n})",
-        "seeded": [_clean(seeded_first), _clean(seeded_second)],
+        "seeded": [_shown(seeded_first), _shown(seeded_second)],
         "seeded_equal": bool(torch.equal(seeded_first, seeded_second)),
-        "unseeded": [_clean(unseeded_first), _clean(unseeded_second)],
+        "unseeded": [_shown(unseeded_first), _shown(unseeded_second)],
         "unseeded_equal": bool(torch.equal(unseeded_first, unseeded_second)),
     }
 
 
-def grad_accumulation(x: Any = "1 2 3", w: Any = 1, calls: Any = 3) -> dict:
+def grad_accumulation(inputs: Inputs, x: Any = "1 2 3", w: Any = 1, calls: Any = 3) -> dict:
     """backward() adds into .grad: without zeroing the gradient grows 1x, 2x, 3x; zeroed it stays."""
-    xs, w0 = _tensor(_vector(x, "x")), _number(w, "w")
-    calls = _integer(calls, "calls", 1, 10)
+    xs, w0 = _tensor(inputs.vector(x, "x")), inputs.number(w, "w")
+    calls = inputs.integer(calls, "calls", 1, inputs.limits.repeats)
     weight = torch.tensor(w0, requires_grad=True)
 
     def loss() -> torch.Tensor:
@@ -248,15 +339,17 @@ def grad_accumulation(x: Any = "1 2 3", w: Any = 1, calls: Any = 3) -> dict:
     }
 
 
-def view_shapes(y: Any = "1 2 3 4", y_hat: Any = None) -> dict:
+def view_shapes(inputs: Inputs, y: Any = "1 2 3 4", y_hat: Any = None) -> dict:
     """y.view(-1) is (n,); y_hat (n, 1) minus it broadcasts to (n, n), minus y.view(-1, 1) stays (n, 1)."""
-    ys = _tensor(_vector(y, "y"))
-    n = ys.shape[0]
+    values_y = inputs.vector(y, "y")
+    n = len(values_y)
+    inputs.result((n, n), "y_hat - y.view(-1)", "y")
+    ys = _tensor(values_y)
     if y_hat is None:  # a perfect prediction: the right loss is 0, the broadcast one is not
         predicted = ys.clone().view(-1, 1)
     else:
-        values = _vector(y_hat, "y_hat")
-        _same_length(values, ys.tolist(), "y_hat", "y")
+        values = inputs.vector(y_hat, "y_hat")
+        _same_length(values, values_y, "y_hat", "y")
         predicted = _tensor(values).view(-1, 1)
     wrong = predicted - ys.view(-1)
     right = predicted - ys.view(-1, 1)
@@ -272,29 +365,29 @@ def view_shapes(y: Any = "1 2 3 4", y_hat: Any = None) -> dict:
         "y_hat - y.view(-1, 1)": {"shape": list(right.shape), "loss": _clean(float((right**2 / 2).mean()))},
     }
     if n <= 6:
-        result["y_hat - y.view(-1)"]["values"] = _clean(wrong)
-        result["y_hat - y.view(-1, 1)"]["values"] = _clean(right)
+        result["y_hat - y.view(-1)"]["values"] = _shown(wrong)
+        result["y_hat - y.view(-1, 1)"]["values"] = _shown(right)
     return result
 
 
-def squared_loss(y_hat: Any = "2.33 1.07 1.23", y: Any = "3.14 0.98 1.32") -> dict:
+def squared_loss(inputs: Inputs, y_hat: Any = "2.33 1.07 1.23", y: Any = "3.14 0.98 1.32") -> dict:
     """Per-example (y_hat - y)^2 / 2 and its mean over the batch."""
-    predicted, target = _vector(y_hat, "y_hat"), _vector(y, "y")
+    predicted, target = inputs.vector(y_hat, "y_hat"), inputs.vector(y, "y")
     _same_length(predicted, target, "y_hat", "y")
     losses = (_tensor(predicted) - _tensor(target)) ** 2 / 2
     return {
-        "per_example": _clean(losses),
+        "per_example": _shown(losses),
         "mean": _clean(float(losses.mean())),
         "mean_without_half": _clean(float((2 * losses).mean())),
         "sum": _clean(float(losses.sum())),
     }
 
 
-def gather_accuracy(y_hat: Any = "0.1 0.3 0.6; 0.3 0.2 0.5", y: Any = "0 2") -> dict:
+def gather_accuracy(inputs: Inputs, y_hat: Any = "0.1 0.3 0.6; 0.3 0.2 0.5", y: Any = "0 2") -> dict:
     """gather picks each row's score for its label; accuracy is the mean of argmax == label."""
-    scores = _tensor(_matrix(y_hat, "y_hat"))
+    scores = _tensor(inputs.matrix(y_hat, "y_hat"))
     rows, classes = scores.shape
-    labels = _vector(y, "y")
+    labels = inputs.vector(y, "y")
     if len(labels) != rows:
         raise DemoInputError("labels_rows", labels=len(labels), rows=rows)
     for label in labels:
@@ -304,17 +397,17 @@ def gather_accuracy(y_hat: Any = "0.1 0.3 0.6; 0.3 0.2 0.5", y: Any = "0 2") -> 
     predicted = scores.argmax(dim=1)
     correct = predicted == target
     return {
-        "gathered": _clean(scores.gather(1, target.view(-1, 1))),
-        "argmax": _clean(predicted),
-        "correct": _clean(correct),
+        "gathered": _shown(scores.gather(1, target.view(-1, 1))),
+        "argmax": _shown(predicted),
+        "correct": _shown(correct),
         "accuracy": _clean(float(correct.float().mean())),
     }
 
 
-def softmax_shift(scores: Any = "1 2 3", c: Any = 99, k: Any = 2) -> dict:
+def softmax_shift(inputs: Inputs, scores: Any = "1 2 3", c: Any = 99, k: Any = 2) -> dict:
     """Adding c to every score leaves softmax unchanged; scaling by k sharpens it; naive exp overflows."""
-    x = _tensor(_vector(scores, "scores"))
-    shift, scale = _number(c, "c"), _number(k, "k")
+    x = _tensor(inputs.vector(scores, "scores"))
+    shift, scale = inputs.number(c, "c"), inputs.number(k, "k")
     if abs(shift) > 1e6 or abs(scale) > 1e3:
         raise DemoInputError("shift_range")
     softmax, shifted, scaled = (torch.softmax(v, dim=0) for v in (x, x + shift, scale * x))
@@ -326,48 +419,51 @@ def softmax_shift(scores: Any = "1 2 3", c: Any = 99, k: Any = 2) -> dict:
         return (v - v.max()).exp() / (v - v.max()).exp().sum()
 
     return {
-        "softmax(x)": _clean(softmax),
-        "softmax(x + c)": _clean(shifted),
+        "softmax(x)": _shown(softmax),
+        "softmax(x + c)": _shown(shifted),
         "shift_max_difference": _clean(_max_diff(softmax, shifted)),
-        "softmax(k * x)": _clean(scaled),
+        "softmax(k * x)": _shown(scaled),
         "scale_max_difference": _clean(_max_diff(softmax, scaled)),
-        "exp(x)": _clean(x.exp()),
-        "naive": _clean(naive(x)),
+        "exp(x)": _shown(x.exp()),
+        "naive": _shown(naive(x)),
         "naive_finite": bool(torch.isfinite(naive(x)).all()),
-        "stable": _clean(stable(x)),
-        "exp(x + c)": _clean((x + shift).exp()),
-        "naive(x + c)": _clean(naive(x + shift)),
-        "stable(x + c)": _clean(stable(x + shift)),
+        "stable": _shown(stable(x)),
+        "exp(x + c)": _shown((x + shift).exp()),
+        "naive(x + c)": _shown(naive(x + shift)),
+        "stable(x + c)": _shown(stable(x + shift)),
     }
 
 
-def activations(lo: Any = -8, hi: Any = 8, points: Any = 81) -> dict:
-    """relu, sigmoid, tanh and their derivatives by autograd, checked against s(1 - s) and 1 - tanh^2."""
-    low, high, count = _number(lo, "lo"), _number(hi, "hi"), _integer(points, "points", 2, 401)
+def activations(inputs: Inputs, lo: Any = -8, hi: Any = 8, points: Any = 81) -> dict:
+    """relu, sigmoid, tanh and their derivatives by autograd, checked against s(1 - s) and 1 - tanh^2.
+
+    Each curve comes back twice: as the table shows it (summarized beyond SHOWN_IN_FULL points) and
+    whole under "curves", the chart's data (at most 401 points each)."""
+    low, high = inputs.number(lo, "lo"), inputs.number(hi, "hi")
+    count = inputs.integer(points, "points", 2, 401)
     if not -20 <= low < high <= 20:
         raise DemoInputError("plot_range")
     x = torch.linspace(low, high, count, dtype=torch.float64).float().requires_grad_()
-    result: dict[str, Any] = {"x": _clean(x)}
-    grads = {}
+    curves = {"x": x.detach().clone()}
     for name, function in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
         values = function(x)
         values.sum().backward()
-        grads[name] = x.grad.clone()
+        curves[name], curves[f"{name}_grad"] = values.detach(), x.grad.clone()
         x.grad = None
-        result[name] = _clean(values)
-        result[f"{name}_grad"] = _clean(grads[name])
+    result: dict[str, Any] = {name: _shown(curve) for name, curve in curves.items()}
     with torch.no_grad():
         s, t = torch.sigmoid(x), torch.tanh(x)
         result["check"] = {
-            "sigmoid_grad vs s * (1 - s)": _clean(_max_diff(grads["sigmoid"], s * (1 - s))),
-            "tanh_grad vs 1 - tanh ** 2": _clean(_max_diff(grads["tanh"], 1 - t**2)),
+            "sigmoid_grad vs s * (1 - s)": _clean(_max_diff(curves["sigmoid_grad"], s * (1 - s))),
+            "tanh_grad vs 1 - tanh ** 2": _clean(_max_diff(curves["tanh_grad"], 1 - t**2)),
         }
+    result["curves"] = {name: _clean(curve.tolist()) for name, curve in curves.items()}
     return result
 
 
-def backward_weights(x: Any = "1 2 3", w: Any = "0.1 1 10") -> dict:
+def backward_weights(inputs: Inputs, x: Any = "1 2 3", w: Any = "0.1 1 10") -> dict:
     """y.backward(w) leaves in x.grad the gradient of sum(y * w): a vector-Jacobian product."""
-    xs, ws = _vector(x, "x"), _vector(w, "w")
+    xs, ws = inputs.vector(x, "x"), inputs.vector(w, "w")
     _same_length(xs, ws, "x", "w")
     weights = _tensor(ws)
     first = _tensor(xs).requires_grad_()
@@ -376,22 +472,23 @@ def backward_weights(x: Any = "1 2 3", w: Any = "0.1 1 10") -> dict:
     ((second**2) * weights).sum().backward()
     return {
         "function": "y = x ** 2, so x.grad = 2 * x * w",
-        "y.backward(w)": _clean(first.grad),
-        "sum(y * w).backward()": _clean(second.grad),
+        "y.backward(w)": _shown(first.grad),
+        "sum(y * w).backward()": _shown(second.grad),
         "max_difference": _clean(_max_diff(first.grad, second.grad)),
     }
 
 
-def data_iter(n: Any = 20, batch_size: Any = 4) -> dict:
+def data_iter(inputs: Inputs, n: Any = 20, batch_size: Any = 4) -> dict:
     """Slices of batch_size over n (shuffled) examples; the last batch may be shorter."""
-    count, size = _integer(n, "n", 1, 10000), _integer(batch_size, "batch_size", 1, 10000)
-    starts = list(range(0, count, size))
-    sizes = [min(size, count - start) for start in starts]
+    count = inputs.integer(n, "n", 1, 10000)
+    size = inputs.integer(batch_size, "batch_size", 1, 10000)
+    starts = torch.arange(0, count, size)
+    sizes = (count - starts).clamp(max=size)
     return {
-        "starts": starts,
-        "sizes": sizes,
+        "starts": _shown(starts),
+        "sizes": _shown(sizes),
         "batches": len(starts),
-        "last_batch_short": sizes[-1] < size,
+        "last_batch_short": int(sizes[-1]) < size,
     }
 
 
@@ -412,17 +509,21 @@ DEMOS: dict[str, Callable[..., dict]] = {
 }
 
 
-def run_demo(name: str, params: dict) -> dict:
+def demo_parameters(name: str) -> list[str]:
+    """The parameters a learner may give the named demo (all but the first, `inputs`)."""
+    return list(inspect.signature(DEMOS[name]).parameters)[1:]
+
+
+def run_demo(name: str, params: dict, limits: DemoLimits = DemoLimits()) -> dict:
     """The named demo's JSON-ready result; DemoInputError for an unknown name or unusable input."""
     if not isinstance(name, str) or name not in DEMOS:
         raise DemoInputError("unknown_demo", name=repr(name), choices=", ".join(DEMOS))
     if not isinstance(params, dict):
         raise DemoInputError("not_a_mapping", name=name)
-    function = DEMOS[name]
-    accepted = list(inspect.signature(function).parameters)
+    accepted = demo_parameters(name)
     unknown = sorted(str(key) for key in params if key not in accepted)
     if unknown:
         raise DemoInputError(
             "unknown_parameters", name=name, unknown=", ".join(unknown), accepted=", ".join(accepted)
         )
-    return function(**params)
+    return DEMOS[name](Inputs(limits), **params)

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from app.exercises.content import check_answer, find_item, load_sections
-from app.runs.demo_process import DemoInputRefused
+from app.runs.demo_process import DemoInputRefused, DemosBusy, DemoTooSlow
 
 from .i18n import language
-from .pages import tr_coded
+from .pages import tr, tr_coded
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -88,14 +88,30 @@ async def check(request: Request, item_id: str, answer: Annotated[str, Form(max_
 
 @router.post("/exercises/demo/{name}", response_class=HTMLResponse)
 async def demo(request: Request, name: str):
-    """Run a live demo on the learner's numbers (in the demo process, with real torch)."""
+    """Run a live demo on the learner's numbers (in the demo process, with real torch). The demo
+    process bounds the input's size and the answer's; this waits a few seconds at most."""
     if name not in DEMO_FIELDS:
         raise HTTPException(404, f"no demo {name!r}")
     form = await request.form()
-    params = {key: str(form[key])[:20_000] for key in DEMO_FIELDS[name] if form.get(key, "") != ""}
+    params = {key: str(form[key]) for key in DEMO_FIELDS[name] if form.get(key, "") != ""}
     try:
         result = await request.app.state.demos.run(name, params)
     except DemoInputRefused as error:
         problem = tr_coded(request, f"demo_problem.{error.code}", str(error), **error.params)
-        return render(request, "fragments/demo_result.html", 422, demo_name=name, problem=problem)
+        return demo_problem(request, name, problem, 422)
+    except DemoTooSlow as error:
+        return demo_problem(request, name, tr(request, "demo.too_slow", seconds=f"{error.seconds:g}"), 422)
+    except DemosBusy as error:
+        seconds = max(1, round(error.seconds))
+        problem = tr(request, "demo.busy", seconds=seconds)
+        return demo_problem(request, name, problem, 429, headers={"Retry-After": str(seconds)})
     return render(request, "fragments/demo_result.html", demo_name=name, result=result)
+
+
+def demo_problem(
+    request: Request, name: str, problem: str, status_code: int, headers: dict | None = None
+) -> HTMLResponse:
+    """The demo's fragment saying what went wrong; 422 and 429 are swapped into the page (base.html)."""
+    response = render(request, "fragments/demo_result.html", status_code, demo_name=name, problem=problem)
+    response.headers.update(headers or {})
+    return response

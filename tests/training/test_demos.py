@@ -1,4 +1,5 @@
-"""Live tensor demos: the REFERENCE.md examples come out right, and bad input is refused with a reason."""
+"""Live tensor demos: the REFERENCE.md examples come out right, bad input is refused with a reason, and
+every demo is bounded: its input before any tensor is made, its output by summarizing big tensors."""
 
 import json
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from app.exercises.content import DEMOS as CONTENT_DEMOS
-from app.training.demos import DEMOS, DemoInputError, run_demo
+from app.training.demos import DEMOS, DemoInputError, DemoLimits, run_demo
 
 
 def close(actual, expected, tolerance=1e-3):
@@ -146,6 +147,13 @@ def test_data_iter_batches():
         ("mm_vs_mul", {"A": [[1, 2], [3]], "B": "1"}, "ragged"),
         ("mm_vs_mul", {"A": [[1.0] * 100] * 50, "B": "1"}, "4096"),
         ("mm_vs_mul", {"A": " ; ", "B": "1"}, "empty"),
+        ("mm_vs_mul", {"A": "1 " * 4000, "B": "1; " * 97}, "4097, and the limit is 4096 numbers in all"),
+        ("mm_vs_mul", {"A": "1 " * 2048, "B": "1; " * 2048}, r"torch.mul\(A, B\) would hold 4194304"),
+        ("mm_vs_mul", {"A": "1; " * 2048, "B": "1 " * 2048}, r"torch.mm\(A, B\) would hold 4194304"),
+        ("view_shapes", {"y": list(range(1025))}, "1025 x 1025"),
+        ("squared_loss", {"y_hat": "1" + " " * 20_000, "y": "1"}, "20001 characters"),
+        ("softmax_shift", {"scores": "1", "c": "0" * 20_001}, "20001 characters"),
+        ("grad_accumulation", {"calls": 11}, "1 to 10"),
         ("data_iter", {"n": 20, "batch_size": 0}, "1 to 10000"),
         ("data_iter", {"n": 20, "batch_size": "four"}, "whole number"),
         ("data_iter", {"n": 10001, "batch_size": 4}, "1 to 10000"),
@@ -161,3 +169,66 @@ def test_data_iter_batches():
 def test_bad_input_is_refused_with_a_reason(name, params, words):
     with pytest.raises(DemoInputError, match=words):
         run_demo(name, params)
+
+
+def test_the_probe_that_made_88_mb_of_html_is_refused_before_any_tensor_is_made():
+    """1x4096 by 4096x1: 8192 numbers in, and torch.mul would broadcast them to 4096 x 4096."""
+    with pytest.raises(DemoInputError) as refused:
+        run_demo("mm_vs_mul", {"A": " ".join(["1"] * 4096), "B": "; ".join(["1"] * 4096)})
+    assert refused.value.code == "too_many"
+    assert refused.value.params == {"name": "B", "total": "8192", "limit": "4096"}
+    with pytest.raises(DemoInputError) as too_big:  # within the numbers, beyond the result
+        run_demo("mm_vs_mul", {"A": " ".join(["1"] * 1025), "B": "; ".join(["1"] * 1025)})
+    assert too_big.value.code == "result_too_big"
+    assert too_big.value.params["shape"] == "1025 x 1025" and too_big.value.params["limit"] == "1048576"
+
+
+def test_the_limits_are_the_demos_own_setting():
+    small = DemoLimits(numbers=4, result_numbers=9, text_chars=10, repeats=2)
+    with pytest.raises(DemoInputError, match="the limit is 4 numbers"):
+        run_demo("squared_loss", {"y_hat": "1 2 3", "y": "1 2 3"}, small)
+    with pytest.raises(DemoInputError, match="the limit is 9 numbers per result"):
+        run_demo("view_shapes", {"y": "1 2 3 4"}, small)
+    with pytest.raises(DemoInputError, match="the limit is 10 characters"):
+        run_demo("squared_loss", {"y_hat": "1          ", "y": "1"}, small)
+    with pytest.raises(DemoInputError, match="1 to 2"):
+        run_demo("grad_accumulation", {"calls": 3}, small)
+    assert run_demo("view_shapes", {"y": "1 2 3"}, small)["y_hat - y.view(-1)"]["shape"] == [3, 3]
+
+
+def test_big_tensors_come_back_as_shape_dtype_and_an_excerpt():
+    outer = run_demo("mm_vs_mul", {"A": " ".join(["2"] * 1024), "B": "; ".join(["3"] * 1024)})
+    assert outer["mm"]["result"] == [[6144.0]]
+    summary = outer["mul"]["result"]
+    assert summary["shape"] == [1024, 1024] and summary["dtype"] == "float32"
+    assert summary["excerpt"].startswith("tensor([[6., 6., 6.,  ..., 6., 6., 6.],")
+    assert (
+        summary["excerpt"].count("...") == 7
+    )  # 6 rows shown, and the rows between and "\n" not in summary["excerpt"]
+    assert len(json.dumps(outer)) < 1000
+    eight_by_eight = run_demo("mm_vs_mul", {"A": "; ".join(["1 " * 8] * 8), "B": "2"})["mul"]["result"]
+    assert eight_by_eight == [[2.0] * 8] * 8  # 64 numbers: still shown whole
+    batches = run_demo("data_iter", {"n": 10000, "batch_size": 1})
+    assert batches["starts"]["dtype"] == "int64" and batches["starts"]["shape"] == [10000]
+    assert "9999" in batches["starts"]["excerpt"] and batches["batches"] == 10000
+
+
+def test_every_demo_answers_briefly_at_its_limits():
+    """The worst inputs the limits allow stay small, whichever demo gets them."""
+    biggest = {
+        "mm_vs_mul": {"A": " ".join(["1.5"] * 1024), "B": "; ".join(["2"] * 1024)},
+        "manual_seed": {"seed": 2**32 - 1, "n": 16},
+        "grad_accumulation": {"x": [1.0] * 4095, "calls": 10},
+        "view_shapes": {"y": list(range(1024))},
+        "squared_loss": {"y_hat": [1.0] * 2048, "y": [2.0] * 2048},
+        "gather_accuracy": {"y_hat": [[0.5, 0.5]] * 1365, "y": [1] * 1365},
+        "softmax_shift": {"scores": [1.0] * 4094, "c": 1e6, "k": 1000},
+        "activations": {"lo": -20, "hi": 20, "points": 401},
+        "backward_weights": {"x": [1.0] * 2048, "w": [2.0] * 2048},
+        "data_iter": {"n": 10000, "batch_size": 1},
+    }
+    assert set(biggest) == set(DEMOS)
+    for name, params in biggest.items():
+        answer = json.dumps(run_demo(name, params), allow_nan=False)
+        limit = 24_000 if name == "activations" else 4_000  # the chart's 7 curves of 401 points, twice
+        assert len(answer) < limit, (name, len(answer))

@@ -1,8 +1,18 @@
-"""The exercise pages in both languages, and answers checked by the server."""
+"""The exercise pages in both languages, answers checked by the server, and live demos bounded in input,
+time and output."""
+
+import asyncio
+import time
 
 import httpx
 
 from app.exercises.content import load_sections
+from app.main import create_app
+from app.runs.demo_process import DemoProcess
+from app.settings import Settings
+
+ROW_4096 = " ".join(str(i % 10) for i in range(4096))  # the probe: 1x4096 by 4096x1, a 20 KB POST
+COLUMN_4096 = "; ".join(str(i % 10) for i in range(4096))
 
 
 def test_every_section_renders_every_item_in_both_languages(server):
@@ -99,3 +109,90 @@ def test_demo_input_problems_read_in_both_languages(server):
     assert zh.status_code == 422 and "y_hat:各行长短不一;第 1 行有 2 个数,第 2 行却有 1 个" in zh.text
     en = server.client.post("/exercises/demo/gather_accuracy", data=ragged, params={"lang": "en"})
     assert "y_hat: ragged rows; row 1 has 2 numbers but row 2 has 1." in en.text
+
+
+def test_the_1x4096_by_4096x1_probe_is_refused_at_once_in_the_visitors_language(server):
+    """It used to answer 88 MB of HTML after 21 s: torch.mul broadcast it to 4096 x 4096."""
+    server.client.post("/exercises/demo/data_iter", data={"n": "5"}, timeout=120)  # torch imported
+    for lang, words in (
+        ("en", "B: too many numbers; with it the inputs hold 8192, and the limit is 4096 numbers"),
+        ("zh", "B:数太多了;加上它,所有输入一共有 8192 个数,而所有输入合起来最多只能有 4096 个"),
+    ):
+        started = time.monotonic()
+        probe = server.client.post(
+            "/exercises/demo/mm_vs_mul", data={"A": ROW_4096, "B": COLUMN_4096}, params={"lang": lang}
+        )
+        assert time.monotonic() - started < 2
+        assert probe.status_code == 422 and len(probe.content) < 1000
+        assert "data-demo-problem" in probe.text and words in probe.text
+
+
+def test_a_result_too_big_and_a_text_too_long_are_refused_in_both_languages(server):
+    outer = {"A": " ".join(["1"] * 2048), "B": "; ".join(["1"] * 2048)}  # 4096 numbers in, 2048 x 2048 out
+    for lang, words in (
+        ("en", "torch.mul(A, B) would hold 4194304 numbers (2048 x 2048); the limit is 1048576 numbers"),
+        ("zh", "torch.mul(A, B) 的结果会有 4194304 个数(2048 x 2048);每个结果最多 1048576 个数"),
+    ):
+        refused = server.client.post("/exercises/demo/mm_vs_mul", data=outer, params={"lang": lang})
+        assert refused.status_code == 422 and words in refused.text
+    long_text = {"y_hat": "1" + " " * 20_000, "y": "1"}  # refused whole, never cut to fit
+    for lang, words in (("en", "20001 characters is too long"), ("zh", "20001 个字符太长了")):
+        refused = server.client.post("/exercises/demo/squared_loss", data=long_text, params={"lang": lang})
+        assert refused.status_code == 422 and words in refused.text
+
+
+def test_the_biggest_allowed_inputs_answer_quickly_and_briefly(server):
+    server.client.post("/exercises/demo/data_iter", data={"n": "5"}, timeout=120)  # torch imported
+    biggest = {
+        "mm_vs_mul": {"A": " ".join(["1.5"] * 1024), "B": "; ".join(["2"] * 1024)},  # a 1024 x 1024 result
+        "softmax_shift": {"scores": " ".join(["1"] * 4094), "c": "99", "k": "2"},
+        "activations": {"lo": "-20", "hi": "20", "points": "401"},
+        "data_iter": {"n": "10000", "batch_size": "1"},
+        "view_shapes": {"y": " ".join(["1"] * 1024)},
+        "squared_loss": {"y_hat": " ".join(["1"] * 2048), "y": " ".join(["2"] * 2048)},
+    }
+    for name, fields in biggest.items():
+        started = time.monotonic()
+        answer = server.client.post(f"/exercises/demo/{name}", data=fields)
+        assert time.monotonic() - started < 2, name
+        assert answer.status_code == 200 and len(answer.content) < 50_000, (name, len(answer.content))
+    summarized = server.client.post("/exercises/demo/mm_vs_mul", data=biggest["mm_vs_mul"]).text
+    assert "[1024, 1024]" in summarized and "float32" in summarized and "..." in summarized
+
+
+def test_a_demo_past_its_time_says_so_and_the_next_demo_works(tmp_path):
+    """In-process app (no workers) whose demo process lets grad_accumulation repeat a billion times
+    and stops any demo after 0.5 s; a second visitor meanwhile waits at most 0.3 s for a turn."""
+    app = create_app(Settings(data_dir=tmp_path, workers=1))
+    app.state.demos = DemoProcess(timeout_s=0.5, wait_s=0.3, limits={"repeats": 10**9})
+    slow = {"calls": str(10**9)}
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.test", timeout=120) as client:
+
+            def post(name, data, lang):
+                return client.post(f"/exercises/demo/{name}", data=data, params={"lang": lang})
+
+            await post("data_iter", {"n": "5"}, "en")  # torch imported, outside the time bound
+            started = time.monotonic()
+            running = asyncio.ensure_future(post("grad_accumulation", slow, "en"))
+            await asyncio.sleep(0.1)  # it holds the demo process's turn
+            busy = await post("data_iter", {"n": "5"}, "zh")
+            too_slow = await running
+            waited = time.monotonic() - started
+            too_slow_zh = await post("grad_accumulation", slow, "zh")
+            after = await post("squared_loss", {"y_hat": "2.33 1.07 1.23", "y": "3.14 0.98 1.32"}, "en")
+            return too_slow, waited, busy, too_slow_zh, after
+
+    try:
+        too_slow, waited, busy, too_slow_zh, after = asyncio.run(scenario())
+    finally:
+        app.state.demos.close()
+    assert too_slow.status_code == 422 and "data-demo-problem" in too_slow.text
+    assert "This demo ran longer than 0.5 s, so it was stopped" in too_slow.text
+    assert waited < 3, waited
+    assert busy.status_code == 429 and busy.headers["retry-after"] == "1"
+    assert "演示正忙着处理其他访客的请求" in busy.text
+    assert too_slow_zh.status_code == 422 and "这个演示运行超过了 0.5 秒,已被停止" in too_slow_zh.text
+    assert after.status_code == 200 and "0.11205" in after.text
