@@ -10,7 +10,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -18,16 +18,20 @@ from multiprocessing.connection import Connection, wait
 from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
+SERVED_REMEMBERED = 10_000  # visitors whose last turn the queue remembers
 OnEvent = Callable[[str, dict], None]
 OnState = Callable[[str, str], None]
 
 
 class FairQueue:
-    """Waiting runs, served one visitor at a time in turn: however many runs one visitor queues, every
-    other visitor's next run waits for at most one of them."""
+    """Waiting runs, served one visitor at a time in turn: the next run to start is the first waiting
+    run of the visitor served longest ago (or never), so however many runs one visitor queues, every
+    other visitor's next run waits for at most the one that is running."""
 
     def __init__(self):
-        self.lanes: OrderedDict[str, deque[tuple[str, dict]]] = OrderedDict()  # owner -> their jobs
+        self.lanes: dict[str, deque[tuple[str, dict]]] = {}  # owner -> their waiting jobs, in order
+        self.served_at: dict[str, int] = {}  # owner -> the tick of their last start
+        self.tick = 0
 
     def __len__(self) -> int:
         return sum(len(lane) for lane in self.lanes.values())
@@ -39,12 +43,22 @@ class FairQueue:
         self.lanes.setdefault(owner, deque()).append(job)
 
     def pop(self) -> tuple[str, dict]:
-        """The first job of the visitor whose turn it is; that visitor goes to the back of the line."""
-        owner, lane = next(iter(self.lanes.items()))
-        job = lane.popleft()
-        del self.lanes[owner]
-        if lane:
-            self.lanes[owner] = lane
+        owner = self._next_owner(self.lanes, self.served_at)
+        self.tick += 1
+        self.served_at[owner] = self.tick
+        if len(self.served_at) > SERVED_REMEMBERED:  # forget visitors with nothing waiting
+            self.served_at = {o: t for o, t in self.served_at.items() if o in self.lanes or o == owner}
+        return self._take(self.lanes, owner)
+
+    @staticmethod
+    def _next_owner(lanes: dict, served_at: dict) -> str:
+        return min(lanes, key=lambda owner: served_at.get(owner, 0))  # ties: who queued first
+
+    @staticmethod
+    def _take(lanes: dict, owner: str) -> tuple[str, dict]:
+        job = lanes[owner].popleft()
+        if not lanes[owner]:
+            del lanes[owner]
         return job
 
     def remove(self, run_id: str) -> bool:
@@ -59,13 +73,14 @@ class FairQueue:
 
     def order(self) -> list[str]:
         """Run ids in the order they will start."""
-        lanes = [list(lane) for lane in self.lanes.values()]
-        return [
-            lane[turn][0]
-            for turn in range(max(map(len, lanes), default=0))
-            for lane in lanes
-            if turn < len(lane)
-        ]
+        lanes = {owner: deque(lane) for owner, lane in self.lanes.items()}
+        served_at, tick, order = dict(self.served_at), self.tick, []
+        while lanes:
+            owner = self._next_owner(lanes, served_at)
+            tick += 1
+            served_at[owner] = tick
+            order.append(self._take(lanes, owner)[0])
+        return order
 
 
 @dataclass(eq=False)

@@ -2,8 +2,10 @@
 shared server can refuse a run that would hold its only worker for hours before it is queued.
 
 Work is counted in floating-point operations: a training example costs about 6 x the model's weights
-(forward 2, backward 4), a test example 2 x; each step and each event also costs a fixed amount of
-Python and bookkeeping, counted as the operations the machine would have done in that time.
+(forward 2, backward 4), a test example 2 x. A step also costs a fixed amount of Python, and at least
+one pass over the weights in memory however small its batch (a batch of one on a big MLP is bound by
+memory, not arithmetic); events cost their bookkeeping. Those are counted as the operations the
+machine would have done in that time.
 """
 
 import math
@@ -16,9 +18,11 @@ LINREG_HELD_OUT_SHARE = 0.2  # data/synthetic.py
 TOY_CLASSES = {"blobs": 3, "spiral": 3, "circles": 2, "xor": 2}
 
 # Measured on the development machine (2 cores, bench/README.md): about 40 GFLOP/s reached by
-# training's matrix products, 0.4 ms of fixed cost per step, 50 us per event relayed.
+# training's matrix products, 0.4 ms of fixed cost per step, 9 ns per weight for a batch-of-one step of
+# a 33.6M-weight MLP (291 ms), 50 us per event relayed.
 FLOPS_PER_SECOND = 4e10
 STEP_COST_FLOPS = 0.4e-3 * FLOPS_PER_SECOND
+STEP_FLOPS_PER_WEIGHT = 9e-9 * FLOPS_PER_SECOND
 EVENT_COST_FLOPS = 50e-6 * FLOPS_PER_SECOND
 
 
@@ -76,17 +80,9 @@ def cost(spec: dict) -> Cost:
     """The cost of a validated spec (as RunSpec.model_dump() gives it)."""
     n_train, n_test, inputs, outputs = data_shape(spec)
     params = weights(spec, inputs, outputs)
-    epochs, batch = spec["epochs"], spec["batch_size"]
+    epochs, batch = min(spec["epochs"], 10**6), min(spec["batch_size"], n_train)
     steps_per_epoch = math.ceil(n_train / batch)
+    step_work = max(6 * params * batch, STEP_FLOPS_PER_WEIGHT * params) + STEP_COST_FLOPS
     events = 3 + epochs * events_per_epoch(spec, steps_per_epoch)
-    work = (
-        epochs * (6 * params * n_train + 2 * params * n_test)
-        + epochs * steps_per_epoch * STEP_COST_FLOPS
-        + events * EVENT_COST_FLOPS
-    )
-    return Cost(
-        work=work,
-        step_work=6 * params * min(batch, n_train),
-        events=events,
-        seconds=work / FLOPS_PER_SECOND,
-    )
+    work = epochs * (steps_per_epoch * step_work + 2 * params * n_test) + events * EVENT_COST_FLOPS
+    return Cost(work=work, step_work=step_work, events=events, seconds=work / FLOPS_PER_SECOND)
