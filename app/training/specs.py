@@ -3,6 +3,7 @@
 The CLI, the web API and the tests all build one of these; the trainer accepts nothing else.
 """
 
+import reprlib
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -13,7 +14,7 @@ Impl = Literal["scratch", "concise"]
 
 
 class BaseSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN and infinities: never a setting
 
     impl: Impl = Field("scratch", description="the book's from-scratch code, or torch.nn + torch.optim")
     batch_size: int = Field(256, ge=1, le=8192, description="examples per minibatch")
@@ -51,6 +52,8 @@ CROSS_FIELD_RULES = {
     "naive_needs_scratch": "naive_softmax: only the scratch implementation writes softmax by hand; "
     "nn.CrossEntropyLoss is always stable, so choose impl scratch for this pitfall",
 }
+# NaN or an infinity for a number (catalog: problem.not_finite)
+NOT_FINITE = "{field}: must be a finite number, not NaN or infinity (got {got})"
 
 
 class ClassifierSpec(BaseSpec):
@@ -105,13 +108,20 @@ class SpecError(ValueError):
         self.problems = problems
 
 
-def parse_spec(data: dict) -> RunSpec:
-    """Validate raw input (JSON, CLI options) into a spec, or raise SpecError with readable lines."""
+def parse_spec(data: dict, *, strict: bool = False) -> RunSpec:
+    """Validate raw input (JSON, CLI options, form strings) into a spec, or raise SpecError with readable
+    lines. `strict` is for JSON: numbers must be numbers there (no true, no "0.1"), whole numbers whole.
+    Forms send strings, so they parse without it; NaN and infinities are refused either way."""
     try:
-        return _run_spec_adapter.validate_python(data)
+        return _run_spec_adapter.validate_python(data, strict=strict)
     except ValidationError as error:
-        spec_class = SPEC_CLASSES.get(data.get("model")) if isinstance(data, dict) else None
+        spec_class = spec_class_named(data.get("model")) if isinstance(data, dict) else None
         raise SpecError([explain(e, spec_class) for e in error.errors()]) from None
+
+
+def spec_class_named(model) -> type[BaseSpec] | None:
+    """The spec class for a model name; None for anything else (a list or a dict included)."""
+    return SPEC_CLASSES.get(model) if isinstance(model, str) else None
 
 
 SPEC_CLASSES: dict[str, type[BaseSpec]] = {"linreg": LinRegSpec, "softmax": SoftmaxSpec, "mlp": MLPSpec}
@@ -153,21 +163,41 @@ def allowed_range(spec_class: type[BaseModel], field_name: str) -> str | None:
     return f"between {low} and {high}"
 
 
+EXCERPT_CHARS = 80
+_bounded_repr = reprlib.Repr()  # renders only the head of a huge list, dict or string
+_bounded_repr.maxstring = _bounded_repr.maxother = _bounded_repr.maxlong = EXCERPT_CHARS
+_bounded_repr.maxlist = _bounded_repr.maxtuple = _bounded_repr.maxdict = 8
+
+
+def shorten(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text`, or its first characters and '...' when it is longer than `limit`."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def excerpt(value, limit: int = EXCERPT_CHARS) -> str:
+    """repr(value) in at most `limit` characters: what an error may quote of a visitor's input."""
+    try:
+        return shorten(_bounded_repr.repr(value), limit)
+    except ValueError:  # an integer of more than 4300 digits has no repr
+        return f"<a {type(value).__name__} too large to show>"
+
+
 def explain(error: dict, spec_class: type[BaseModel] | None) -> Problem:
-    """One pydantic error as 'field: what is allowed (got X)'."""
+    """One pydantic error as 'field: what is allowed (got X)', X an excerpt of the input."""
     location = ".".join(str(part) for part in error["loc"] if part not in SPEC_CLASSES)
     field_name = str(error["loc"][-1]) if error["loc"] else ""
-    got = error.get("input")
+    got = excerpt(error.get("input"))
     bounds = allowed_range(spec_class, field_name) if spec_class else None
+    if error["type"] == "finite_number":
+        return Problem(NOT_FINITE.format(field=location, got=got), "not_finite", field=location, got=got)
     if bounds and error["type"] in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         limits = field_limits(spec_class, field_name)
-        return Problem(
-            f"{location}: must be {bounds} (got {got!r})", "range", field=location, got=repr(got), **limits
-        )
+        text = f"{location}: must be {bounds} (got {got})"
+        return Problem(text, "range", field=location, got=got, **limits)
     if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-        tag = got.get("model") if isinstance(got, dict) else got
+        tag = excerpt(error["input"].get("model") if isinstance(error["input"], dict) else error["input"])
         models = ", ".join(SPEC_CLASSES)
-        return Problem(f"model: must be one of {models} (got {tag!r})", "model", models=models, got=repr(tag))
+        return Problem(f"model: must be one of {models} (got {tag})", "model", models=models, got=tag)
     if error["type"] == "value_error" and not location:  # a rule across fields; its message names them
         text = error["msg"].removeprefix("Value error, ")
         return Problem(text, next((code for code, rule in CROSS_FIELD_RULES.items() if rule == text), ""))
@@ -176,4 +206,4 @@ def explain(error: dict, spec_class: type[BaseModel] | None) -> Problem:
     message = error["msg"]
     if bounds:
         message += f"; allowed range: {bounds}"
-    return Problem(f"{location or 'spec'}: {message} (got {got!r})")
+    return Problem(f"{location or 'spec'}: {message} (got {got})")

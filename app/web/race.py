@@ -9,6 +9,7 @@ Race streams are encoded per viewer (the ids differ per viewer); a race has a ha
 
 import asyncio
 import json
+import math
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -16,12 +17,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.runs.log import EventLog
 from app.runs.service import BackendUnavailable, QueueFull, RunState
-from app.training.specs import Problem, SpecError, parse_spec
+from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import PING_SECONDS
 from .pages import MODELS, format_value, not_found, page, raw_spec, refused, runs_of, summary, tr
@@ -83,37 +84,58 @@ def race_setup(model, query) -> dict:
 templates.env.globals["race_setup"] = race_setup
 
 
+def number_or_word(value):
+    """A raced value as JSON may give it: a finite number or a word; never true, NaN, a list or an object."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("each value is a number or a word")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("each value is a finite number or a word, not NaN or infinity")
+    return value
+
+
+RaceValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(number_or_word)]
+
+
 class RaceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     base: dict = Field(description="a run spec, as for POST /api/runs; the control being raced is replaced")
     vary: RaceControl = Field(description="the one control that differs between the runs")
-    values: list[float | int | str] = Field(min_length=2, max_length=4, description="2 to 4 values for it")
+    values: list[RaceValue] = Field(min_length=2, max_length=4, description="2 to 4 values for it")
 
 
-def plan(race: RaceRequest) -> list[dict]:
-    """One validated spec per value; SpecError names each value that does not fit."""
-    if len(set(map(str, race.values))) != len(race.values):
-        values = ", ".join(map(str, race.values))
-        raise SpecError(
-            [Problem(f"values: each value once, please (got {values})", "race_repeats", values=values)]
-        )
+def plan(race: RaceRequest, *, strict: bool = False) -> list[dict]:
+    """One validated spec per value; SpecError names what does not fit: the base's own settings once,
+    then each value. `strict` as in parse_spec: JSON's numbers stay numbers, a form's strings parse."""
+    parse_spec(without(race.base, race.vary), strict=strict)
     specs, problems = [], []
     for value in race.values:
         try:
-            specs.append(parse_spec(race.base | {race.vary: value}).model_dump())
+            specs.append(parse_spec(race.base | {race.vary: value}, strict=strict).model_dump())
         except SpecError as error:
-            problems += [
-                Problem(
-                    f"{race.vary} = {value}: {problem}",
-                    "race_value",
-                    name=race.vary,
-                    value=value,
-                    inner=problem,
-                )
-                for problem in error.problems
-            ]
+            problems += [value_problem(race.vary, value, problem) for problem in error.problems]
     if problems:
         raise SpecError(problems)
+    refuse_repeats(race.values, [spec[race.vary] for spec in specs])
     return specs
+
+
+def without(base: dict, name: str) -> dict:
+    return {key: value for key, value in base.items() if key != name}
+
+
+def value_problem(vary: str, value, problem: str) -> Problem:
+    shown = shorten(str(value))
+    return Problem(f"{vary} = {shown}: {problem}", "race_value", name=vary, value=shown, inner=problem)
+
+
+def refuse_repeats(values: list, as_parsed: list) -> None:
+    """Each value once, compared as the specs hold them: 1 and 1.0 are one learning rate."""
+    if len(set(as_parsed)) != len(as_parsed):
+        shown = ", ".join(map(str, values))
+        raise SpecError(
+            [Problem(f"values: each value once, please (got {shown})", "race_repeats", values=shown)]
+        )
 
 
 def start(request: Request, specs: list[dict], vary: str) -> str:
@@ -153,9 +175,12 @@ def describe(race_id: str, vary: str, runs: list[RunState]) -> dict:
 
 
 # --- one stream for all lanes ---------------------------------------------------------------------
+LANE_POSITION = r"\d{1,15}"  # a log position never has more digits; int() refuses over 4300
+
+
 def lane_positions(last_event_id: str | None, count: int) -> list[int]:
     """'12.7.30' -> [12, 7, 30]; anything else starts every lane from the beginning."""
-    if last_event_id and re.fullmatch(r"\d+(\.\d+)*", last_event_id):
+    if last_event_id and re.fullmatch(rf"{LANE_POSITION}(\.{LANE_POSITION})*", last_event_id):
         positions = [int(part) for part in last_event_id.split(".")]
         if len(positions) == count:
             return positions
@@ -192,7 +217,7 @@ async def multiplex(logs: list[EventLog], positions: list[int]) -> AsyncIterator
 async def create_race(request: Request, race: RaceRequest) -> dict:
     """Start 2 to 4 runs that differ only in `vary` (same seed), to watch them side by side."""
     try:
-        specs = plan(race)
+        specs = plan(race, strict=True)
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:

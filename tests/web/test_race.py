@@ -5,10 +5,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.training.events import without_timing
-from app.training.specs import parse_spec
+from app.training.specs import SpecError, parse_spec
 from app.training.trainer import train
+from app.web.race import RaceRequest, lane_positions, plan
 from tests.server import read_sse
 
 FINISHED = {"done", "cancelled", "diverged", "failed", "interrupted"}
@@ -97,3 +99,29 @@ def test_the_playground_race_button_redirects_to_the_race_page(server):
     )
     too_few = server.client.post("/play/linreg/race", data=form | {"race_values": "5"})
     assert too_few.status_code == 422 and "2 to 4" in too_few.text
+
+
+def test_lane_positions_read_only_ids_this_server_could_have_sent():
+    assert lane_positions("12.7.30", 3) == [12, 7, 30]
+    for malformed in ("9" * 5000, "1." + "9" * 16 + ".1", "1.2", "1..2", "-1.2.3", "1.2.3 ", None):
+        assert lane_positions(malformed, 3) == [0, 0, 0], malformed
+
+
+def test_a_last_event_id_too_long_for_int_starts_every_lane_from_the_beginning(server):
+    race_id = server.client.post("/api/races", json={"base": BASE, "vary": "lr", "values": RATES}).json()[
+        "id"
+    ]
+    whole = race_stream(server, race_id)
+    assert race_stream(server, race_id, last_event_id="9" * 5000) == whole
+    assert race_stream(server, race_id, last_event_id=".".join(["9" * 5000] * 3)) == whole
+
+
+def test_a_form_race_takes_strings_and_a_json_race_takes_numbers():
+    form = RaceRequest(
+        base={"model": "linreg", "lr": "0.03", "epochs": "1"}, vary="batch_size", values=["5", "50"]
+    )
+    assert [spec["batch_size"] for spec in plan(form)] == [5, 50]
+    with pytest.raises(SpecError):
+        plan(form, strict=True)
+    as_json = RaceRequest(base={"model": "linreg", "lr": 0.03}, vary="batch_size", values=[5, 50])
+    assert [spec["batch_size"] for spec in plan(as_json, strict=True)] == [5, 50]
