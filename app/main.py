@@ -15,6 +15,7 @@ from app.web import api, errors, exercises, pages, race, security
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
 from app.web.metrics import Metrics
+from app.web.race_feed import RaceFeeds
 from app.web.stream import encode_event
 from app.web.templating import STATIC_DIR
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
+    app.state.race_feeds = RaceFeeds()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
 

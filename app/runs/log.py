@@ -170,6 +170,27 @@ class EventLog:
                 return
             await changed.wait()
 
+    async def events(self, after: int = 0) -> AsyncIterator[list[tuple[int, dict]]]:
+        """The events themselves (seq, event) above position `after`, in batches, until the run
+        finishes: stored ones read in a thread a chunk at a time, then memory's, then each new batch."""
+        while True:
+            changed = self._changed
+            if after < self.base:
+                stored = self._stored(after)
+                while after < self.base and (chunk := await asyncio.to_thread(next, stored, None)):
+                    after = chunk[-1][0]
+                    yield chunk
+                after = max(after, self.base)  # (past a gap the store failed to keep)
+                continue
+            pending = self.after(after)
+            if pending:
+                after = pending[-1].seq
+                yield [(entry.seq, entry.event) for entry in pending]
+                continue
+            if self.closed:
+                return
+            await changed.wait()
+
     async def replay(self, after: int, upto: int) -> AsyncIterator[tuple[int, bytes]]:
         """Stored entries after..upto, read and encoded in a thread a chunk at a time: (last seq, bytes)."""
         chunks = self._stored(after)

@@ -4,28 +4,25 @@ One click starts the runs (ordinary runs: they queue, train and stay in the hist
 the race itself is a row naming them. Its page keeps one event stream that multiplexes the runs'
 event logs: each message carries its lane, and its id lists how far each lane has been read
 ("12.7.30"), so a viewer that reconnects with Last-Event-ID resumes every lane exactly where it was.
-Race streams are encoded per viewer (the ids differ per viewer); a race has a handful of viewers.
+The stream is a RaceFeed (race_feed.py): each event is encoded once for all of a race's viewers.
 """
 
-import asyncio
-import json
 import math
 import re
-import secrets
-from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
-from app.runs.log import EventLog
-from app.runs.service import BackendUnavailable, QueueFull, RunState
+from app.runs.service import OverBudget, QueueFull, Refused, RunState, new_id
 from app.training.specs import Problem, SpecError, parse_spec, shorten
 
-from .api import PING_SECONDS
-from .pages import MODELS, format_value, not_found, page, raw_spec, refused, runs_of, summary, tr
+from .api import event_stream
+from .identity import is_admin, visitor_of
+from .pages import MODELS, format_value, not_found, page, raw_spec, refused, refused_run, runs_of, summary, tr
+from .refusals import refusal
 from .templating import templates
 
 router = APIRouter(tags=["races"])
@@ -33,7 +30,6 @@ RaceControl = Literal[
     "lr", "batch_size", "init_std", "weight_decay", "impl", "activation", "hidden_units", "hidden_layers"
 ]
 RACE_CONTROLS: tuple[str, ...] = RaceControl.__args__
-RACE_EVENTS = ("started", "step", "epoch", "finished")  # what the race chart draws; snapshots stay out
 SUGGESTED = {
     "lr": "0.01, 0.1, 1",
     "batch_size": "1, 10, 100",
@@ -139,24 +135,30 @@ def refuse_repeats(values: list, as_parsed: list) -> None:
 
 
 def start(request: Request, specs: list[dict], vary: str) -> str:
-    """Queue every run of the race, or none when the queue cannot take them all."""
-    service = runs_of(request)
+    """Queue every run of the race for the visitor, or none when any of them would be refused.
+    The race's runs form one group: it counts once against the visitor's runs in flight."""
+    service, owner, admin = runs_of(request), visitor_of(request), is_admin(request)
+    race_id = new_id()
+    for spec in specs:
+        service.check(spec, owner, race_id, admin)
     room = service.settings.queue_limit - service.counts()["queued"]
     if room < len(specs):
         raise QueueFull(
-            f"a race needs {len(specs)} places in the queue and {max(room, 0)} are free; try later"
+            f"a race needs {len(specs)} places in the queue and {max(room, 0)} are free; try later",
+            "race_room",
+            needed=len(specs),
+            free=max(room, 0),
         )
-    run_ids = [service.submit(spec).id for spec in specs]
-    race_id = secrets.token_hex(5)
-    service.store.add_race(race_id, vary, run_ids)
+    run_ids = [service.submit(spec, owner, race_id, admin).id for spec in specs]
+    service.store.add_race(race_id, vary, run_ids, owner)
     return race_id
 
 
 def lanes(request: Request, race_id: str) -> tuple[str, list[RunState]]:
-    row = runs_of(request).store.race(race_id)
+    row = runs_of(request).store.race(race_id) if len(race_id) <= 64 else None
     runs = [runs_of(request).get(run_id) for run_id in row.run_ids] if row else []
     if row is None or None in runs:
-        raise HTTPException(404, f"no race with id {race_id!r}")
+        raise HTTPException(404, f"no race with id {race_id[:64]!r}")
     return row.vary, runs
 
 
@@ -187,31 +189,6 @@ def lane_positions(last_event_id: str | None, count: int) -> list[int]:
     return [0] * count
 
 
-async def multiplex(logs: list[EventLog], positions: list[int]) -> AsyncIterator[bytes]:
-    """Every lane's new events in arrival order, until every lane has finished."""
-    while True:
-        wakers = [log.changed() for log in logs]  # taken before reading, so no append is missed
-        chunks = []
-        for lane, log in enumerate(logs):
-            for entry in log.entries[positions[lane] :]:
-                positions[lane] = entry.seq
-                if entry.event["type"] in RACE_EVENTS:
-                    data = json.dumps({"lane": lane, **entry.event}, separators=(",", ":"))
-                    event_id = ".".join(map(str, positions))
-                    chunks.append(ServerSentEvent(data=data, event=entry.event["type"], id=event_id).encode())
-        if chunks:
-            yield b"".join(chunks)
-            continue
-        if all(log.closed for log in logs):
-            return
-        waits = [asyncio.ensure_future(waker.wait()) for waker in wakers]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-
-
 # --- JSON API -------------------------------------------------------------------------------------
 @router.post("/api/races", status_code=201)
 async def create_race(request: Request, race: RaceRequest) -> dict:
@@ -222,10 +199,10 @@ async def create_race(request: Request, race: RaceRequest) -> dict:
         raise HTTPException(422, error.problems) from None
     try:
         race_id = start(request, specs, race.vary)
-    except QueueFull as error:
-        raise HTTPException(429, str(error)) from None
-    except BackendUnavailable as error:
-        raise HTTPException(503, str(error)) from None
+    except Refused as error:
+        status, _, problems, headers = refusal(request, error)
+        detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
+        raise HTTPException(status, detail, headers=headers) from None
     return describe(race_id, *lanes(request, race_id))
 
 
@@ -241,8 +218,8 @@ async def race_events(
     """The race's runs in one stream: started, step, epoch and finished events with a `lane`."""
     _, runs = lanes(request, race_id)
     positions = lane_positions(last_event_id, len(runs))
-    stream = multiplex([run.log for run in runs], positions)
-    return EventSourceResponse(stream, ping=PING_SECONDS, headers={"X-Accel-Buffering": "no"})
+    feed = request.app.state.race_feeds.of(race_id, [run.log for run in runs])
+    return event_stream(request, feed.follow(positions))
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -268,10 +245,8 @@ async def start_race_from_form(request: Request, model_key: str):
         race_id = None if problems else start(request, specs, vary)
     except SpecError as error:
         problems += error.problems
-    except QueueFull as error:
-        return refused(request, 429, tr(request, "refused.busy"), [str(error)])
-    except BackendUnavailable as error:
-        return refused(request, 503, tr(request, "refused.unavailable"), [str(error)])
+    except Refused as error:
+        return refused_run(request, error)
     if problems:
         return refused(request, 422, tr(request, "refused.fix"), problems)
     url = f"/races/{race_id}"

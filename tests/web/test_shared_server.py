@@ -174,3 +174,16 @@ def test_a_cancel_stops_a_big_step_within_about_a_second(shared):
     alice.delete(f"/api/runs/{run_id}")
     assert wait_status(alice, run_id, FINISHED) == "cancelled"
     assert time.monotonic() - asked < 1.5
+
+
+def test_a_race_is_its_starters_and_counts_once_against_the_limit(shared):
+    alice, bob = visitor(shared), visitor(shared)
+    race = alice.post("/api/races", json={"base": LONG_RUN, "vary": "lr", "values": [0.01, 0.1, 1, 10]})
+    assert race.status_code == 201, "four lanes, one race: within a limit of three runs"
+    run_ids = [run["id"] for run in race.json()["runs"]]
+    assert set(run_ids) <= {run["id"] for run in alice.get("/api/runs").json()}
+    assert bob.delete(f"/api/runs/{run_ids[0]}").status_code == 403
+    assert alice.post("/api/runs", json=LONG_RUN).status_code == 201
+    for run_id in run_ids:
+        assert alice.delete(f"/api/runs/{run_id}").status_code == 202
+    cancel_all(alice)
