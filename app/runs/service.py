@@ -125,15 +125,16 @@ class RunBook:
         return lambda after: self.store.chunks(run_id, after)
 
     def check(self, spec: dict, owner: str, group: str, is_admin: bool = False) -> None:
-        """Refuse a run over the budget, or one more than a visitor may have in flight."""
+        """Refuse a run over the budget, or one more than a visitor may have in flight (counted in the
+        store, so every replica of a scaled-out server counts the same)."""
         problems = cost(spec).over(
             self.settings.max_run_work, self.settings.max_step_work, self.settings.max_run_events
         )
         if problems:
             raise OverBudget(problems)
         limit = self.settings.max_runs_per_visitor
-        groups = {run.group for run in self.runs.values() if run.owner == owner and run.status in IN_FLIGHT}
-        if not is_admin and group not in groups and len(groups) >= limit:
+        groups = set() if is_admin else self.store.groups_in_flight(owner)
+        if group not in groups and len(groups) >= limit:
             raise TooManyRuns(
                 f"you already have {len(groups)} runs queued or running, the most one visitor may have; "
                 "cancel one or wait until one ends",
@@ -143,7 +144,7 @@ class RunBook:
 
     def add_to_store(self, run: RunState) -> None:
         try:
-            self.store.add(run.id, run.spec, run.owner)
+            self.store.add(run.id, run.spec, run.owner, run.group)
         except Exception as error:  # any driver's write error: the run cannot be kept, so it cannot start
             log.error("run store cannot write: %s", error)
             raise StoreUnavailable(

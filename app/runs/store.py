@@ -46,6 +46,7 @@ class RunRow(Base):
     epochs_done: Mapped[int] = mapped_column(Integer, default=0)
     final: Mapped[dict] = mapped_column(JSON, default=dict)  # the last epoch event
     owner: Mapped[str] = mapped_column(String(64), default="", index=True)  # the visitor who started it
+    group_id: Mapped[str] = mapped_column(String(32), default="")  # its race, else its own id
     epochs: Mapped[list] = mapped_column(JSON, default=list)  # every epoch event (at most 200)
     ending: Mapped[dict] = mapped_column(JSON, default=dict)  # the finished event
     event_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -126,7 +127,7 @@ class RunStore:
         Base.metadata.create_all(self.engine)
         add_missing_columns(self.engine)
 
-    def add(self, run_id: str, spec: dict, owner: str = "") -> None:
+    def add(self, run_id: str, spec: dict, owner: str = "", group: str = "") -> None:
         with Session(self.engine) as session, session.begin():
             session.add(
                 RunRow(
@@ -137,6 +138,7 @@ class RunStore:
                     created_at=now(),
                     final={},
                     owner=owner,
+                    group_id=group or run_id,
                     epochs=[],
                     ending={},
                 )
@@ -218,6 +220,12 @@ class RunStore:
         """The whole log of a run (tests, small runs); None when nothing was stored."""
         events = [event for chunk in self.chunks(run_id) for _, event in chunk]
         return events or None
+
+    def groups_in_flight(self, owner: str) -> set[str]:
+        """The runs (a race counting once) this visitor has queued or running, on any replica."""
+        query = select(RunRow.group_id, RunRow.id).where(RunRow.owner == owner, RunRow.status.in_(IN_FLIGHT))
+        with Session(self.engine) as session:
+            return {group or run_id for group, run_id in session.execute(query)}
 
     def count_by_status(self) -> dict[str, int]:
         with Session(self.engine) as session:

@@ -18,11 +18,13 @@ LINREG_HELD_OUT_SHARE = 0.2  # data/synthetic.py
 TOY_CLASSES = {"blobs": 3, "spiral": 3, "circles": 2, "xor": 2}
 
 # Measured on the development machine (2 cores, bench/README.md): about 40 GFLOP/s reached by
-# training's matrix products, 0.4 ms of fixed cost per step, 9 ns per weight for a batch-of-one step of
-# a 33.6M-weight MLP (291 ms), 50 us per event relayed.
+# training's matrix products, 0.4 ms of fixed cost per step, 50 us per event relayed. A batch-of-one
+# step costs about 1.5 ns per weight while the weights fit in the caches (0.2M-5.8M weights: 1.1-2.1
+# ns) and 9 ns beyond (33.6M weights: 291 ms), when every step streams them from memory.
 FLOPS_PER_SECOND = 4e10
 STEP_COST_FLOPS = 0.4e-3 * FLOPS_PER_SECOND
-STEP_FLOPS_PER_WEIGHT = 9e-9 * FLOPS_PER_SECOND
+CACHED_WEIGHTS = 8_000_000
+STEP_FLOPS_PER_WEIGHT = {True: 1.5e-9 * FLOPS_PER_SECOND, False: 9e-9 * FLOPS_PER_SECOND}
 EVENT_COST_FLOPS = 50e-6 * FLOPS_PER_SECOND
 
 
@@ -82,7 +84,8 @@ def cost(spec: dict) -> Cost:
     params = weights(spec, inputs, outputs)
     epochs, batch = min(spec["epochs"], 10**6), min(spec["batch_size"], n_train)
     steps_per_epoch = math.ceil(n_train / batch)
-    step_work = max(6 * params * batch, STEP_FLOPS_PER_WEIGHT * params) + STEP_COST_FLOPS
+    per_weight = STEP_FLOPS_PER_WEIGHT[params <= CACHED_WEIGHTS]
+    step_work = max(6 * params * batch, per_weight * params) + STEP_COST_FLOPS
     events = 3 + epochs * events_per_epoch(spec, steps_per_epoch)
     work = epochs * (steps_per_epoch * step_work + 2 * params * n_test) + events * EVENT_COST_FLOPS
     return Cost(work=work, step_work=step_work, events=events, seconds=work / FLOPS_PER_SECOND)

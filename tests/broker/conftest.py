@@ -89,6 +89,9 @@ class Worker:
         self.log_file.close()
 
 
+ADMIN_TOKEN = "cluster-admin-token"
+
+
 class Cluster:
     def __init__(self, broker_url: str, webs: list, workers: list[Worker]):
         self.broker_url, self.webs, self.workers = broker_url, webs, workers
@@ -105,6 +108,9 @@ def cluster(tmp_path_factory):
             "database_url": f"sqlite:///{root / 'runs.sqlite3'}",
             "heartbeat_timeout_s": str(HEARTBEAT_TIMEOUT_S),
             "worker_threads": "1",
+            "secret_key": "one-key-for-every-replica",  # a visitor is the same visitor on either replica
+            "max_runs_per_visitor": "100",
+            "admin_token": ADMIN_TOKEN,
         }
         env = os.environ | {f"PLAYGROUND_{key.upper()}": value for key, value in settings.items()}
         workers = []
