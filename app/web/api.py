@@ -13,10 +13,11 @@ from sse_starlette import EventSourceResponse
 from app.runs.service import OverBudget, Refused, RunService, RunState, events_of
 from app.training.specs import SpecError, parse_spec
 
+from .errors import ERROR_RESPONSES
 from .identity import is_admin, may_change, visitor_of
 from .refusals import refusal, say
 
-router = APIRouter(prefix="/api", tags=["runs"])
+router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
 PING_SECONDS = 10
 LIST_LIMIT = 500
 

@@ -3,10 +3,34 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from app.training.specs import excerpt, shorten
 
 WHERE = {"body", "query", "path", "header", "cookie"}  # FastAPI's first part of a location
+
+
+class Problems(BaseModel):
+    """A refused request: one line per thing to change, each naming its field."""
+
+    detail: list[str] = Field(description="one readable line per problem, in the visitor's language")
+
+
+class Message(BaseModel):
+    """Why a request was refused, in one sentence in the visitor's language."""
+
+    detail: str
+
+
+# How the JSON API's refusals look, for its OpenAPI description (FastAPI's own 422 shape is replaced).
+ERROR_RESPONSES: dict = {
+    403: {"model": Message, "description": "not yours to change, or a cross-site request"},
+    404: {"model": Message, "description": "no such run or race"},
+    413: {"model": Message, "description": "the request body is larger than the server accepts"},
+    422: {"model": Problems, "description": "bad settings, or over the work budget: what to change"},
+    429: {"model": Message, "description": "too many runs in flight, or the queue is full"},
+    503: {"model": Message, "description": "the run store or the broker cannot take runs now"},
+}
 
 
 def install(app: FastAPI) -> None:

@@ -20,12 +20,13 @@ from app.runs.service import OverBudget, QueueFull, Refused, RunState, new_id
 from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import event_stream
+from .errors import ERROR_RESPONSES
 from .identity import is_admin, visitor_of
 from .pages import MODELS, format_value, not_found, page, raw_spec, refused, refused_run, runs_of, summary, tr
 from .refusals import refusal
 from .templating import templates
 
-router = APIRouter(tags=["races"])
+router = APIRouter(tags=["races"], responses=ERROR_RESPONSES)
 RaceControl = Literal[
     "lr", "batch_size", "init_std", "weight_decay", "impl", "activation", "hidden_units", "hidden_layers"
 ]
