@@ -9,6 +9,7 @@ import asyncio
 import bisect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 
@@ -30,6 +31,13 @@ Observer = Callable[[Entry], None]
 StoredChunks = Callable[[int], Iterator[list[tuple[int, dict]]]]  # store.chunks of one run, after a seq
 KEEP_IN_MEMORY = 256  # saved entries a live log keeps for viewers that are only a little behind
 WRITE_BYTES = 256 * 1024  # at most this much in one write to a viewer
+# Reading and encoding stored chunks holds the GIL for milliseconds at a time: two threads for every
+# replay of the process, so thirty viewers replaying at once cannot starve the event loop.
+REPLAYS = ThreadPoolExecutor(2, thread_name_prefix="replay")
+
+
+async def in_replay_thread(function, *args):
+    return await asyncio.get_running_loop().run_in_executor(REPLAYS, function, *args)
 
 
 def id_order(event_id: str) -> tuple[int, ...]:
@@ -72,6 +80,7 @@ class EventLog:
         self._budget = budget or MemoryBudget(float("inf"))
         self._orders: list[tuple[int, ...]] = []
         self._changed = asyncio.Event()
+        self._wake_pending = False
 
     @property
     def count(self) -> int:
@@ -94,8 +103,19 @@ class EventLog:
         self._budget.used += entry.size()
         if event.get("type") == "finished":
             self.closed = True
-        self._wake()
+        self._wake_soon()
         return entry
+
+    def _wake_soon(self) -> None:
+        """Wake the viewers once the loop is done with what it is doing now: a batch of appends wakes
+        them once, not once per event."""
+        if self._wake_pending:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._wake)
+            self._wake_pending = True
+        except RuntimeError:  # no loop running (a log filled outside one): wake now
+            self._wake()
 
     def unsaved(self) -> list[Entry]:
         return self.entries[self.saved - self.base :]
@@ -120,6 +140,7 @@ class EventLog:
             self.forget_upto(self.count)
 
     def _wake(self) -> None:
+        self._wake_pending = False
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -177,7 +198,7 @@ class EventLog:
             changed = self._changed
             if after < self.base:
                 stored = self._stored(after)
-                while after < self.base and (chunk := await asyncio.to_thread(next, stored, None)):
+                while after < self.base and (chunk := await in_replay_thread(next, stored, None)):
                     after = chunk[-1][0]
                     yield chunk
                 after = max(after, self.base)  # (past a gap the store failed to keep)
@@ -195,7 +216,7 @@ class EventLog:
         """Stored entries after..upto, read and encoded in a thread a chunk at a time: (last seq, bytes)."""
         chunks = self._stored(after)
         while True:
-            encoded = await asyncio.to_thread(self._encode_next, chunks, upto)
+            encoded = await in_replay_thread(self._encode_next, chunks, upto)
             if not encoded:
                 return
             for piece in pieces(encoded, lambda item: len(item[1])):

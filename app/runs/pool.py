@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection, wait
 from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
+BATCH_MESSAGES = 500  # messages from one worker handed to the loop at once, at most
 SERVED_REMEMBERED = 10_000  # visitors whose last turn the queue remembers
 OnEvent = Callable[[str, dict], None]
 OnState = Callable[[str, str], None]
@@ -207,24 +208,28 @@ class LocalPool:
                     self._loop.call_soon_threadsafe(self._on_death, worker)
 
     def _forward_messages(self, worker: Worker) -> None:
+        """Hand what the worker sent to the loop in batches: one wake-up of the loop per batch, not one
+        per event (a fast run sends thousands a second)."""
+        batch = []
         try:
-            while worker.messages.poll():
-                message = worker.messages.recv()
-                self._loop.call_soon_threadsafe(self._on_message, worker, message)
+            while len(batch) < BATCH_MESSAGES and worker.messages.poll():
+                batch.append(worker.messages.recv())
         except (EOFError, OSError):
-            return
+            pass
+        if batch:
+            self._loop.call_soon_threadsafe(self._on_messages, worker, batch)
 
-    def _on_message(self, worker: Worker, message: tuple) -> None:
-        kind, key, payload = message
+    def _on_messages(self, worker: Worker, batch: list[tuple]) -> None:
         if self._closing:
             return  # runs cut off by a shutdown are recorded as interrupted, not as cancelled
-        if kind == READY:
-            worker.ready, worker.pid = True, payload
-            self.start_failures = 0
-        elif kind == EVENT:
-            self.on_event(key, payload)
-        elif kind == IDLE:
-            worker.run_id = None
+        for kind, key, payload in batch:
+            if kind == READY:
+                worker.ready, worker.pid = True, payload
+                self.start_failures = 0
+            elif kind == EVENT:
+                self.on_event(key, payload)
+            elif kind == IDLE:
+                worker.run_id = None
         self._dispatch()
 
     def _on_death(self, worker: Worker) -> None:
