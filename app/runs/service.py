@@ -193,6 +193,13 @@ class RunBook:
         for run_id in finished[: max(0, len(finished) - MEMORY_LIMIT)]:
             del self.runs[run_id]
 
+    def mark_interrupted(self) -> None:
+        """Runs left queued or running by a stop are over; a store that cannot write says so in /readyz."""
+        try:
+            self.store.mark_interrupted()
+        except Exception as error:  # any driver's write error: serve what can be read, refuse new runs
+            log.error("run store cannot write: %s", error)
+
     def memory_health(self) -> dict:
         return {"event_memory_mb": round(self.memory.used / 2**20, 1)}
 
@@ -229,14 +236,14 @@ class RunService(RunBook):
         self.on_finish = on_finish
 
     def start(self) -> None:
-        self.store.mark_interrupted()
+        self.mark_interrupted()
         self.pool.start()
 
     def close(self) -> None:
         """Stop the workers; runs they had not finished are stored as interrupted."""
         self.pool.close()
         self.writer.close()
-        self.store.mark_interrupted()
+        self.mark_interrupted()
 
     def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
         """Queue a validated spec (as a dict) for `owner`; raise a Refused when it cannot be taken."""

@@ -9,6 +9,7 @@ Plain ASGI, like RememberLanguage: a BaseHTTPMiddleware would relay every SSE ch
 """
 
 import hmac
+import logging
 import os
 import secrets
 from http.cookies import SimpleCookie
@@ -20,6 +21,7 @@ from starlette.datastructures import MutableHeaders
 
 from app.settings import Settings
 
+log = logging.getLogger("d2l_playground.identity")
 COOKIE = "d2l_visitor"
 COOKIE_MAX_AGE_S = 365 * 24 * 3600
 ANONYMOUS = "anonymous"  # requests that reach a route without the middleware (tests of a bare router)
@@ -30,12 +32,18 @@ def secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
     path = Path(settings.data_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+    except OSError as error:  # a read-only data directory: identities last until the server stops
+        log.warning(
+            "cannot keep the signing key in %s (%s); visitors get new identities on restart", path, error
+        )
+        return secrets.token_urlsafe(32)
 
 
 class Identities:
