@@ -20,14 +20,15 @@ run), the web process's RSS (every 100 ms from /proc, web process only), and com
 accepted run ends `done`, every reader's ids are exactly 1..N with `finished` last, N being the run's
 event count in its export. Step delivery is measured twice: at the clients, from a time.monotonic()
 stamp that the worker adds to each event as it sends it (bench/stream.py's wrapped worker pipe; --pristine
-runs the server unwrapped and drops that row), and by the server's own histogram
+runs the server unwrapped and that row reads n/a), and by the server's own histogram
 `playground_step_delivery_seconds` (runs layer -> write to a viewer; bucket bounds only).
 
 To say why a figure misses its target, the bench also wraps the app (in the server process it starts;
 app/ is unchanged) in a LoopWatch: a 5 ms ticker on the event loop, the loop thread's stack sampled
 whenever the ticker is over 50 ms late, and every garbage collection timed; the report gives these
 and a timeline of the load phase (queue depth, latencies, CPU of web process, workers and machine).
---gc-freeze is an experiment on top: the web process calls gc.freeze() once it has started.
+--server-nice is an experiment on top: it renices the web process once started (not its workers),
+to see what it does with the CPU that other processes on a shared machine take.
 
 Everything is bounded in count and time (--deadline, 600 s by default, over the whole run) and stops
 by itself; Ctrl-C and SIGTERM stop the server and the client processes too.
@@ -345,10 +346,6 @@ class Instrumented:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan" and not self.watch.ticks:
             self.watch.start()
-            if os.environ.get("BENCH_GC_FREEZE"):  # --gc-freeze: an experiment, not what the app does
-                import gc
-
-                asyncio.get_running_loop().call_later(2.0, gc.freeze)
         if scope["type"] == "http" and scope["path"] == "/bench/loop":
             body = json.dumps(self.watch.report()).encode()
             await send(
@@ -735,7 +732,7 @@ def verify(client: httpx.Client, clients: dict, until: float) -> dict:
 # The run
 
 
-def server_for(data_dir: Path, plan: Plan, pristine: bool, workers: int, gc_freeze: bool = False):
+def server_for(data_dir: Path, plan: Plan, pristine: bool, workers: int):
     settings = {
         "queue_limit": plan.visitors + plan.baseline_runs + 20,
         "sse_send_timeout_s": SEND_TIMEOUT_S,
@@ -748,17 +745,25 @@ def server_for(data_dir: Path, plan: Plan, pristine: bool, workers: int, gc_free
     return running_server(
         data_dir,
         command=lambda port: [sys.executable, "-c", f"import bench.load as b; b.serve_instrumented({port})"],
-        extra_env={"PYTHONPATH": pythonpath} | ({"BENCH_GC_FREEZE": "1"} if gc_freeze else {}),
+        extra_env={"PYTHONPATH": pythonpath},
         **settings,
     )
 
 
-def bench(plan: Plan, pristine: bool, workers: int, deadline: float, gc_freeze: bool = False) -> dict:
+def renice_threads(pid: int, nice: int) -> None:
+    """Every thread of the web process (not its workers, which have started) to this nice value; threads
+    it starts later inherit it. Needs root for a negative value."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+
+
+def bench(plan: Plan, pristine: bool, workers: int, deadline: float, server_nice: int = 0) -> dict:
     results: dict = {"plan": plan}
     overall = OtherLoad().start()
     with (
         tempfile.TemporaryDirectory(prefix="bench-load-") as tmp,
-        server_for(Path(tmp), plan, pristine, workers, gc_freeze) as live,
+        server_for(Path(tmp), plan, pristine, workers) as live,
     ):
         SERVER_PIDS.append(live.process.pid)
         client = live.client
@@ -766,6 +771,8 @@ def bench(plan: Plan, pristine: bool, workers: int, deadline: float, gc_freeze: 
         results["workers"] = health.get("workers")
         log(f"server pid {live.process.pid}: waiting for {health.get('workers')} worker(s) to load torch")
         live.wait_ready_workers(health.get("workers") or 1, timeout=120)
+        if server_nice:
+            renice_threads(live.process.pid, server_nice)
         rss = Sampler(live)
         rss.start()
         try:
@@ -1020,7 +1027,7 @@ def report(r: dict, args, elapsed: float) -> str:
         "",
         f"{plan.visitors} visitors ({check['identities']} distinct `{COOKIE}` cookies) over {plan.ramp:g} s, "
         f"{plan.viewers} extra viewers, {plan.stalled} stalled; {r['workers']} worker(s), server defaults "
-        f"otherwise; {check['events']} events in the visitors' runs; the load phase took "
+        f"otherwise{experiments(args)}; {check['events']} events in the visitors' runs; the load phase took "
         f"{r['load_seconds']:.1f} s, the web process used {r['server_cpu']:.0%} of a core; other processes "
         f"on this machine kept {r['other']:.2f} cores busy on average.",
         "",
@@ -1032,6 +1039,15 @@ def report(r: dict, args, elapsed: float) -> str:
     out += timeline(r)
     out += [""] + stall_sites(r)
     return "\n".join(out)
+
+
+def experiments(args) -> str:
+    said = []
+    if args.server_nice:
+        said.append(f"web process at nice {args.server_nice} (--server-nice)")
+    if args.pristine:
+        said.append("no worker stamps, no LoopWatch (--pristine)")
+    return "".join(f", {x}" for x in said)
 
 
 def timeline(r: dict) -> list[str]:
@@ -1160,11 +1176,18 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="PLAYGROUND_WORKERS (0: the server's default)")
     parser.add_argument("--client-procs", type=int, help="client processes for visitors and viewers (2)")
     parser.add_argument("--deadline", type=float, default=600, help="hard limit on the whole run, seconds")
-    parser.add_argument("--rss-bound-mb", type=float, default=1024, help="the web process's peak RSS target")
     parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="experiment: the web process calls gc.freeze() 2 s after start (app/ does not)",
+        "--rss-bound-mb",
+        type=float,
+        default=512,
+        help="the web process's peak RSS target: idle (~90) + PLAYGROUND_EVENT_MEMORY_MB (256) + connections",
+    )
+    parser.add_argument(
+        "--server-nice",
+        type=int,
+        default=0,
+        help="experiment: renice the web process (not its workers) once started, e.g. -10 (root) to give "
+        "it the machine back from other processes",
     )
     parser.add_argument("--dump", help="also write the raw measurements to this file (JSON)")
     parser.add_argument(
@@ -1201,7 +1224,13 @@ def main() -> int:
     watchdog = threading.Timer(deadline_s + 60, last_resort)
     watchdog.daemon = True
     watchdog.start()
-    results = bench(plan, args.pristine, args.workers, started + deadline_s, args.gc_freeze)
+    results = bench(
+        plan,
+        args.pristine,
+        args.workers,
+        started + deadline_s,
+        min(max(args.server_nice, -20), 19),
+    )
     watchdog.cancel()
     print(report(results, args, time.monotonic() - started))
     if args.dump:
