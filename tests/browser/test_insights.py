@@ -3,7 +3,7 @@ MLP's hidden layers and the confusion matrix, live on the playground and replaye
 
 from playwright.sync_api import expect
 
-FINISHED = "window.playground.insights && window.playground.insights.finished"
+FINISHED = "() => window.playground.insights && window.playground.insights.finished"
 
 
 def train_and_wait(page, url: str) -> str:

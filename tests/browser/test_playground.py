@@ -4,6 +4,7 @@ import math
 import re
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 from playwright.sync_api import expect
 
 
@@ -33,7 +34,7 @@ def test_cancel_stops_a_run(page):
     page.goto("/play/mlp?dataset=digits&batch_size=8&epochs=50&hidden_units=512")
     page.locator("#train").click()
     expect(page.locator("#status")).to_contain_text("running", timeout=30_000)
-    page.wait_for_function("window.playground.points > 2")
+    page.wait_for_function("() => window.playground.points > 2")
     page.locator("#cancel").click()
     expect(page.locator("#status")).to_contain_text("cancelled", timeout=30_000)
     assert page.locator("#epoch-rows tr").count() < 50
@@ -66,14 +67,15 @@ def test_a_bad_value_shows_what_to_change(page):
 
 
 def test_the_runs_page_overlays_two_runs(page, server):
+    page.goto("/")  # the browser's visitor identity, which the runs page lists runs for
+    identity = {c["name"]: c["value"] for c in page.context.cookies() if c["name"] == "d2l_visitor"}
+    client = httpx.Client(base_url=server.base, cookies=identity, timeout=60)
     ids = []
     for lr in (0.01, 0.5):
-        run = server.client.post(
-            "/api/runs", json={"model": "softmax", "dataset": "blobs", "lr": lr, "epochs": 3}
-        )
+        run = client.post("/api/runs", json={"model": "softmax", "dataset": "blobs", "lr": lr, "epochs": 3})
         ids.append(run.json()["id"])
     for run_id in ids:
-        with server.client.stream("GET", f"/api/runs/{run_id}/events") as response:
+        with client.stream("GET", f"/api/runs/{run_id}/events") as response:
             for _ in response.iter_lines():
                 pass
     page.goto("/runs")

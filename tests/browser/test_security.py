@@ -51,7 +51,7 @@ def test_each_page_loads_with_no_policy_violation(watched, path):
     assert response.status == 200
     assert "script-src 'self'" in response.headers["content-security-policy"]
     watched.wait_for_load_state("load")
-    watched.wait_for_function("document.readyState === 'complete' && window.htmx !== undefined")
+    watched.wait_for_function("() => document.readyState === 'complete' && window.htmx !== undefined")
     if path == "/exercises/mlp":
         expect(watched.locator("main .katex").first).to_be_visible()  # KaTeX typeset under the policy
     watched.wait_for_timeout(300)  # deferred scripts and the first htmx requests settle
