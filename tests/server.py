@@ -104,6 +104,15 @@ class Server:
         raise TimeoutError("workers did not start")
 
 
+def wait_status(client: httpx.Client, run_id: str, wanted, timeout: float = 60) -> str:
+    """Poll a run until its status is one of `wanted`; that status."""
+    deadline = time.monotonic() + timeout
+    while (status := client.get(f"/api/runs/{run_id}").json()["status"]) not in wanted:
+        assert time.monotonic() < deadline, f"run {run_id} stayed {status}"
+        time.sleep(0.05)
+    return status
+
+
 def read_sse(response: httpx.Response, stop_after: int | None = None):
     """Parse a text/event-stream into dicts {event, id, data}; stop after `stop_after` messages with an id."""
     message: dict = {}

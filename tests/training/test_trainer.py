@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+import torch
 
 from app.training.events import without_timing
 
@@ -47,8 +48,10 @@ def test_the_same_seed_gives_the_same_events(data_dir):
 
 
 def test_cancel_stops_within_one_step(data_dir):
+    """The flag is read before every step, and between the chunks of an evaluation: the untrained
+    model's evaluation of digits' test set is one chunk, so the sixth read comes before step 6."""
     checks = itertools.count(1)
-    events = run(data_dir, should_stop=lambda: next(checks) > 5, **SOFTMAX_DIGITS)
+    events = run(data_dir, should_stop=lambda: next(checks) > 6, **SOFTMAX_DIGITS)
     assert events[-1].status == "cancelled"
     assert events[-1].message == "cancelled at step 5"
     assert all(e.step <= 5 for e in of_type(events, "step"))
@@ -95,3 +98,24 @@ def test_snapshots_draw_each_kind_of_model(data_dir):
     images = snapshots(run(data_dir, model="softmax", dataset="digits", epochs=1), "images")[-1]
     assert images.kind == "images" and len(images.data["templates"]) == 10
     assert len(images.data["templates"][0]) == 64 and len(images.data["predicted"]) == 24
+
+
+def test_cancel_is_noticed_between_the_chunks_of_an_evaluation(data_dir):
+    """A big model's test set is evaluated in chunks small enough to notice a cancel within about a
+    second: stop asked during the first evaluation ends the run before any step."""
+    from app.training.trainer import eval_chunk
+
+    spec = {"model": "mlp", "dataset": "digits", "hidden_units": 4096, "hidden_layers": 3, "epochs": 1}
+    checks = itertools.count(1)
+    events = run(data_dir, should_stop=lambda: next(checks) > 1, **spec)
+    assert events[-1].status == "cancelled" and events[-1].message == "cancelled at step 0"
+    assert not of_type(events, "step")
+    big = build_for_eval(spec)
+    assert eval_chunk(big) < 359, "digits' test set takes more than one chunk for this model"
+
+
+def build_for_eval(raw: dict):
+    from app.training.models import build_model
+    from app.training.specs import parse_spec
+
+    return build_model(parse_spec(raw), 64, 10, torch.Generator().manual_seed(0), "cpu")

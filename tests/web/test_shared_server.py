@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from tests.server import running_server
+from tests.server import running_server, wait_status
 
 LONG_RUN = {"model": "mlp", "dataset": "digits", "batch_size": 16, "epochs": 8, "hidden_units": 128}
 TWENTY_DAYS = {
@@ -43,14 +43,6 @@ def shared(tmp_path_factory):
 def visitor(server, **headers) -> httpx.Client:
     """A browser of its own: its own cookie jar, so its own identity."""
     return httpx.Client(base_url=server.base, timeout=30, headers=headers)
-
-
-def wait_status(client, run_id, wanted, timeout=60) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := client.get(f"/api/runs/{run_id}").json()["status"]) not in wanted:
-        assert time.monotonic() < deadline, f"run {run_id} stayed {status}"
-        time.sleep(0.05)
-    return status
 
 
 def cancel_all(client) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.runs.store import RunStore
-from tests.server import running_server
+from tests.server import running_server, wait_status
 
 BUSY_RUN = {"model": "linreg", "n_examples": 10_000, "batch_size": 10, "step_events_per_epoch": 1000}
 FINISHED = {"done", "cancelled", "diverged", "failed", "interrupted"}
@@ -40,14 +40,6 @@ def fill(disk) -> None:
         while True:
             filler.write(b"\0" * 65536)
             filler.flush()
-
-
-def wait_status(client, run_id, wanted, timeout=60) -> str:
-    deadline = time.monotonic() + timeout
-    while (status := client.get(f"/api/runs/{run_id}").json()["status"]) not in wanted:
-        assert time.monotonic() < deadline, f"run {run_id} stayed {status}"
-        time.sleep(0.05)
-    return status
 
 
 def assert_refuses_runs_in_both_languages(live) -> None:
