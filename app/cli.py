@@ -140,12 +140,16 @@ class DownloadBars:
 def serve(
     host: Annotated[str | None, Opt(help="address (default: PLAYGROUND_HOST, 127.0.0.1)")] = None,
     port: Annotated[int | None, Opt(help="port (default: PLAYGROUND_PORT, 8000)")] = None,
+    access_log: Annotated[
+        bool, Opt(help="log every request (a class makes thousands a minute; off by default)")
+    ] = False,
 ) -> None:
     """Serve the web playground, with training workers and a run store on embedded defaults."""
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port)
+    host, port = host or settings.host, port or settings.port
+    uvicorn.run("app.main:app", host=host, port=port, access_log=access_log)
 
 
 @app.command()

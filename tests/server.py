@@ -33,6 +33,9 @@ def running_server(data_dir: Path, command=None, extra_env: dict | None = None, 
     }
     env |= {f"PLAYGROUND_{key.upper()}": str(value) for key, value in settings.items()}
     uvicorn = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    uvicorn.append(
+        "--no-access-log"
+    )  # as `d2l-playground serve` runs it: the log is written on the event loop
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         command(port) if command else uvicorn,

@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .worker import EVENT, IDLE, READY, worker_main
 
 BATCH_MESSAGES = 500  # messages from one worker handed to the loop at once, at most
 SERVED_REMEMBERED = 10_000  # visitors whose last turn the queue remembers
-OnEvent = Callable[[str, dict], None]
+OnEvent = Callable[..., None]  # (run id, event, when it was received)
 OnState = Callable[[str, str], None]
 
 
@@ -216,10 +217,10 @@ class LocalPool:
                 batch.append(worker.messages.recv())
         except (EOFError, OSError):
             pass
-        if batch:
-            self._loop.call_soon_threadsafe(self._on_messages, worker, batch)
+        if batch:  # stamped here, so the delivery metric counts the wait for a busy loop too
+            self._loop.call_soon_threadsafe(self._on_messages, worker, batch, time.time())
 
-    def _on_messages(self, worker: Worker, batch: list[tuple]) -> None:
+    def _on_messages(self, worker: Worker, batch: list[tuple], received: float) -> None:
         if self._closing:
             return  # runs cut off by a shutdown are recorded as interrupted, not as cancelled
         for kind, key, payload in batch:
@@ -227,7 +228,7 @@ class LocalPool:
                 worker.ready, worker.pid = True, payload
                 self.start_failures = 0
             elif kind == EVENT:
-                self.on_event(key, payload)
+                self.on_event(key, payload, received)
             elif kind == IDLE:
                 worker.run_id = None
         self._dispatch()

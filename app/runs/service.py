@@ -8,6 +8,7 @@ is finished in the store before anyone is told it finished.
 import asyncio
 import logging
 import secrets
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ class RunBook:
         self.settings, self.encode, self.store, self.on_delivered = settings, encode, store, on_delivered
         self.memory = MemoryBudget(settings.event_memory_mb * 2**20)
         self.runs: dict[str, RunState] = {}
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def new_log(self, run_id: str) -> EventLog:
         return EventLog(self.encode, self.on_delivered, self._stored(run_id), self.memory)
@@ -124,15 +126,42 @@ class RunBook:
     def _stored(self, run_id: str):
         return lambda after: self.store.chunks(run_id, after)
 
-    def check(self, spec: dict, owner: str, group: str, is_admin: bool = False) -> None:
-        """Refuse a run over the budget, or one more than a visitor may have in flight (counted in the
-        store, so every replica of a scaled-out server counts the same)."""
+    async def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
+        """Queue a validated spec (as a dict) for `owner`; raise a Refused when it cannot be taken."""
+        return (await self.submit_all([spec], owner, group, is_admin))[0]
+
+    async def submit_all(
+        self, specs: list[dict], owner: str, group: str = "", is_admin: bool = False
+    ) -> list[RunState]:
+        """Queue every spec for `owner` (a race: one group), or none, raising the reason. The store's
+        reads and writes go to a thread; the visitor's lock keeps concurrent requests from all slipping
+        under the per-visitor limit while those run."""
+        for spec in specs:
+            self.check_budget(spec)
+        lock = self._locks.setdefault(owner, asyncio.Lock())
+        async with lock:
+            runs = [self.new_run(spec, owner, group) for spec in specs]
+            await asyncio.to_thread(self._admit, runs, is_admin)
+            for run in runs:
+                self.runs[run.id] = run
+                await self.enqueue(run)
+        return runs
+
+    def new_run(self, spec: dict, owner: str, group: str) -> RunState:
+        run_id = new_id()
+        return RunState(id=run_id, spec=spec, owner=owner, group=group or run_id)
+
+    def check_budget(self, spec: dict) -> None:
         problems = cost(spec).over(
             self.settings.max_run_work, self.settings.max_step_work, self.settings.max_run_events
         )
         if problems:
             raise OverBudget(problems)
-        limit = self.settings.max_runs_per_visitor
+
+    def _admit(self, runs: list[RunState], is_admin: bool) -> None:
+        """In a thread: the visitor's runs in flight (counted in the store, so every replica of a
+        scaled-out server counts the same), room in the queue, then the runs into the store."""
+        owner, group, limit = runs[0].owner, runs[0].group, self.settings.max_runs_per_visitor
         groups = set() if is_admin else self.store.groups_in_flight(owner)
         if group not in groups and len(groups) >= limit:
             raise TooManyRuns(
@@ -141,6 +170,27 @@ class RunBook:
                 "too_many_runs",
                 limit=limit,
             )
+        self.check_room(len(runs))
+        for run in runs:
+            self.add_to_store(run)
+
+    def check_room(self, needed: int) -> None:
+        """Raise QueueFull (or BackendUnavailable) when the queue cannot take `needed` more runs."""
+        raise NotImplementedError
+
+    async def enqueue(self, run: RunState) -> None:
+        raise NotImplementedError
+
+    def room_refused(self, waiting: int, needed: int) -> QueueFull:
+        if needed == 1:
+            return self.queue_full(waiting)
+        free = max(self.settings.queue_limit - waiting, 0)
+        return QueueFull(
+            f"a race needs {needed} places in the queue and {free} are free; try later",
+            "race_room",
+            needed=needed,
+            free=free,
+        )
 
     def add_to_store(self, run: RunState) -> None:
         try:
@@ -245,18 +295,14 @@ class RunService(RunBook):
         self.writer.close()
         self.mark_interrupted()
 
-    def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
-        """Queue a validated spec (as a dict) for `owner`; raise a Refused when it cannot be taken."""
-        run_id = new_id()
-        group = group or run_id
-        self.check(spec, owner, group, is_admin)
-        if len(self.pool.pending) >= self.settings.queue_limit:
-            raise self.queue_full(len(self.pool.pending))
-        run = RunState(id=run_id, spec=spec, owner=owner, group=group, log=self.new_log(run_id))
-        self.add_to_store(run)
-        self.runs[run.id] = run
-        self.pool.submit(run.id, spec, owner)
-        return run
+    def check_room(self, needed: int) -> None:
+        waiting = len(self.pool.pending)
+        if waiting + needed > self.settings.queue_limit:
+            raise self.room_refused(waiting, needed)
+
+    async def enqueue(self, run: RunState) -> None:
+        run.log = self.new_log(run.id)
+        self.pool.submit(run.id, run.spec, run.owner)
 
     def cancel(self, run_id: str) -> bool:
         return self.pool.cancel(run_id)
@@ -295,14 +341,14 @@ class RunService(RunBook):
             run.status = status
             self.writer.write(self._stored_ok(run), self.store.set_status, run_id, status)
 
-    def _on_event(self, run_id: str, event: dict) -> None:
+    def _on_event(self, run_id: str, event: dict, received: float | None = None) -> None:
         run = self.runs.get(run_id)
         if run is None or run.status in FINISHED or run.ending:
             return  # late words from a worker whose run already ended
         if event["type"] == "finished":
             self._finish(run, event)
             return
-        self._record(run, event)
+        self._record(run, event, born=received)
         if run.log.count - run.queued_to_store >= CHUNK_EVENTS:
             self._save(run)
 

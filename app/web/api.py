@@ -41,14 +41,14 @@ def owned(request: Request, run_id: str) -> RunState:
     return run
 
 
-def submit(request: Request, raw_spec: dict, group: str = "") -> RunState:
+async def submit(request: Request, raw_spec: dict, group: str = "") -> RunState:
     """Validate and queue for the caller; the errors carry messages meant for the learner."""
     try:
         spec = parse_spec(raw_spec, strict=True)
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:
-        return runs_of(request).submit(spec.model_dump(), visitor_of(request), group, is_admin(request))
+        return await runs_of(request).submit(spec.model_dump(), visitor_of(request), group, is_admin(request))
     except Refused as error:
         status, _, problems, headers = refusal(request, error)
         detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
@@ -81,7 +81,7 @@ async def me(request: Request) -> dict:
 @router.post("/runs", status_code=201)
 async def create_run(request: Request, raw_spec: dict) -> dict:
     """Queue a run. The body is a run spec: {"model": "linreg" | "softmax" | "mlp", ...settings}."""
-    return describe(request, submit(request, raw_spec))
+    return describe(request, await submit(request, raw_spec))
 
 
 @router.get("/runs")

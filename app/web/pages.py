@@ -400,7 +400,9 @@ async def start_run(request: Request, model_key: str):
     if problems:
         return refused(request, 422, tr(request, "refused.fix"), problems)
     try:
-        run = runs_of(request).submit(spec.model_dump(), visitor_of(request), is_admin=is_admin(request))
+        run = await runs_of(request).submit(
+            spec.model_dump(), visitor_of(request), is_admin=is_admin(request)
+        )
     except Refused as error:
         return refused_run(request, error)
     return page(request, "fragments/train_response.html", **panel_context(request, run))

@@ -7,6 +7,7 @@ event logs: each message carries its lane, and its id lists how far each lane ha
 The stream is a RaceFeed (race_feed.py): each event is encoded once for all of a race's viewers.
 """
 
+import asyncio
 import math
 import re
 from typing import Annotated, Literal
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from sse_starlette import EventSourceResponse
 
-from app.runs.service import OverBudget, QueueFull, Refused, RunState, new_id
+from app.runs.service import OverBudget, Refused, RunState, new_id
 from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import event_stream
@@ -135,23 +136,12 @@ def refuse_repeats(values: list, as_parsed: list) -> None:
         )
 
 
-def start(request: Request, specs: list[dict], vary: str) -> str:
+async def start(request: Request, specs: list[dict], vary: str) -> str:
     """Queue every run of the race for the visitor, or none when any of them would be refused.
     The race's runs form one group: it counts once against the visitor's runs in flight."""
-    service, owner, admin = runs_of(request), visitor_of(request), is_admin(request)
-    race_id = new_id()
-    for spec in specs:
-        service.check(spec, owner, race_id, admin)
-    room = service.settings.queue_limit - service.counts()["queued"]
-    if room < len(specs):
-        raise QueueFull(
-            f"a race needs {len(specs)} places in the queue and {max(room, 0)} are free; try later",
-            "race_room",
-            needed=len(specs),
-            free=max(room, 0),
-        )
-    run_ids = [service.submit(spec, owner, race_id, admin).id for spec in specs]
-    service.store.add_race(race_id, vary, run_ids, owner)
+    service, owner, race_id = runs_of(request), visitor_of(request), new_id()
+    runs = await service.submit_all(specs, owner, race_id, is_admin(request))
+    await asyncio.to_thread(service.store.add_race, race_id, vary, [run.id for run in runs], owner)
     return race_id
 
 
@@ -199,7 +189,7 @@ async def create_race(request: Request, race: RaceRequest) -> dict:
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:
-        race_id = start(request, specs, race.vary)
+        race_id = await start(request, specs, race.vary)
     except Refused as error:
         status, _, problems, headers = refusal(request, error)
         detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
@@ -243,7 +233,7 @@ async def start_race_from_form(request: Request, model_key: str):
         problems.append(tr(request, "race.bad_count", n=len(values)))
     try:
         specs = [] if problems else plan(RaceRequest(base=base, vary=vary, values=values))
-        race_id = None if problems else start(request, specs, vary)
+        race_id = None if problems else await start(request, specs, vary)
     except SpecError as error:
         problems += error.problems
     except Refused as error:

@@ -10,6 +10,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.auto_reload = False  # templates ship with the code: no stat() of the file on every render
 install(templates.env)
 
 

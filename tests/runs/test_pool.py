@@ -1,6 +1,7 @@
 """The local pool with real spawned workers: a cancel that lands before the worker reads its job."""
 
 import asyncio
+import time
 
 from app.runs.pool import LocalPool
 
@@ -22,7 +23,9 @@ def test_a_cancel_sent_with_the_job_still_in_the_pipe_ends_the_run_cancelled(tmp
                 run_id = f"run{number}"
                 pool.submit(run_id, RUN, owner="someone")
                 assert pool.cancel(run_id)
+                deadline = time.monotonic() + 30
                 while run_id not in endings:
+                    assert time.monotonic() < deadline, f"{run_id} never ended"
                     await asyncio.sleep(0.01)
                 while pool.busy():
                     await asyncio.sleep(0.01)
@@ -37,7 +40,7 @@ def test_a_cancel_sent_with_the_job_still_in_the_pipe_ends_the_run_cancelled(tmp
 
 
 def record(endings: dict):
-    def on_event(run_id: str, event: dict) -> None:
+    def on_event(run_id: str, event: dict, received: float | None = None) -> None:
         if event["type"] == "finished":
             endings[run_id] = event
 

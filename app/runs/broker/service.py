@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from app.runs.endings import ended
 from app.runs.log import Encoder, EventLog, Observer
-from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState, new_id
+from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState
 from app.runs.store import RunStore
 from app.settings import Settings
 
@@ -52,24 +52,24 @@ class BrokerRunService(RunBook):
         return task
 
     # --- what the web layer calls -----------------------------------------------------------------
-    def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
-        run_id = new_id()
-        group = group or run_id
-        self.check(spec, owner, group, is_admin)
+    def check_room(self, needed: int) -> None:
         try:
             waiting = self.client.zcard(keys.QUEUED)
         except redis.RedisError as error:
             raise BackendUnavailable(
                 f"the training queue (broker) cannot be reached ({error}); try again in a minute"
             ) from None
-        if waiting >= self.settings.queue_limit:
-            raise self.queue_full(waiting)
-        run = RunState(id=run_id, spec=spec, owner=owner, group=group, log=self.new_log_in_memory())
-        self.add_to_store(run)
-        self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
-        self.celery.send_task(TASK_NAME, args=[run.id, spec], queue=queue_for(spec, self.settings))
+        if waiting + needed > self.settings.queue_limit:
+            raise self.room_refused(waiting, needed)
+
+    async def enqueue(self, run: RunState) -> None:
+        run.log = self.new_log_in_memory()
+        await asyncio.to_thread(self._publish, run)
         self._follow(run)
-        return run
+
+    def _publish(self, run: RunState) -> None:
+        self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
+        self.celery.send_task(TASK_NAME, args=[run.id, run.spec], queue=queue_for(run.spec, self.settings))
 
     def cancel(self, run_id: str) -> bool:
         """Raise the flag the trainer checks; a run no worker has taken yet ends here and now."""
