@@ -34,17 +34,25 @@ class FairQueue:
         self.lanes: dict[str, deque[tuple[str, dict]]] = {}  # owner -> their waiting jobs, in order
         self.served_at: dict[str, int] = {}  # owner -> the tick of their last start
         self.tick = 0
+        self.count = 0  # jobs waiting: a plain int, safe to read from another thread
+        self._positions: dict[str, int] | None = None  # run id -> place in line, until the line changes
 
     def __len__(self) -> int:
-        return sum(len(lane) for lane in self.lanes.values())
+        return self.count
 
     def __bool__(self) -> bool:
         return bool(self.lanes)
 
     def push(self, owner: str, job: tuple[str, dict]) -> None:
         self.lanes.setdefault(owner, deque()).append(job)
+        self._changed(+1)
+
+    def _changed(self, jobs: int) -> None:
+        self.count += jobs
+        self._positions = None
 
     def pop(self) -> tuple[str, dict]:
+        self._changed(-1)
         owner = self._next_owner(self.lanes, self.served_at)
         self.tick += 1
         self.served_at[owner] = self.tick
@@ -70,8 +78,16 @@ class FairQueue:
                     lane.remove(job)
                     if not lane:
                         del self.lanes[owner]
+                    self._changed(-1)
                     return True
         return False
+
+    def position(self, run_id: str) -> int | None:
+        """1 for the next run to start; None when the run is not waiting. Worked out once per change
+        of the line: every queued page asks for its place each second."""
+        if self._positions is None:
+            self._positions = {run_id: place for place, run_id in enumerate(self.order(), start=1)}
+        return self._positions.get(run_id)
 
     def order(self) -> list[str]:
         """Run ids in the order they will start."""
@@ -159,8 +175,7 @@ class LocalPool:
 
     def position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
-        order = self.pending.order()
-        return order.index(run_id) + 1 if run_id in order else None
+        return self.pending.position(run_id)
 
     def cancel(self, run_id: str) -> bool:
         """Drop a waiting run, or ask a running one to stop between two steps. The flag is raised the
