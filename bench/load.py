@@ -370,7 +370,7 @@ def serve_instrumented(port: int) -> None:
     app.runs.pool.worker_main = stamped_worker_main
     from app.main import app as web
 
-    uvicorn.run(Instrumented(web), host="127.0.0.1", port=port)
+    uvicorn.run(Instrumented(web), host="127.0.0.1", port=port, access_log=False)  # as `serve` runs it
 
 
 # ---------------------------------------------------------------------------------------------------
