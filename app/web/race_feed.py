@@ -22,8 +22,8 @@ FEEDS_KEPT = 4  # feeds nobody watches are dropped beyond this many (a later vie
 class RaceFeed:
     def __init__(self, logs: list[EventLog]):
         self.lanes = len(logs)
-        self.bodies: list[tuple[int, int, bytes]] = []  # (lane, seq, SSE bytes without the id line)
-        self.ids: list[str] = []  # the feed's id after each body: every lane's position
+        self.messages: list[bytes] = []  # whole SSE messages, their id the feed's positions after them
+        self.sources: list[tuple[int, int, int]] = []  # per message: lane, seq, where its id line starts
         self.index_of_id: dict[str, int] = {".".join(["0"] * self.lanes): 0}
         self.positions = [0] * self.lanes
         self.viewers = 0
@@ -44,9 +44,9 @@ class RaceFeed:
         data = json.dumps({"lane": lane, **event}, separators=(",", ":"))
         body = ServerSentEvent(data=data, event=event["type"]).encode().removesuffix(b"\r\n")
         event_id = ".".join(map(str, self.positions))
-        self.bodies.append((lane, seq, body))
-        self.ids.append(event_id)
-        self.index_of_id[event_id] = len(self.ids)
+        self.messages.append(body + with_id(event_id))
+        self.sources.append((lane, seq, len(body)))
+        self.index_of_id[event_id] = len(self.messages)
 
     async def _close_when_read(self) -> None:
         await asyncio.gather(*self._readers, return_exceptions=True)
@@ -75,9 +75,9 @@ class RaceFeed:
     async def _shared(self, index: int) -> AsyncIterator[bytes]:
         while True:
             changed = self._changed
-            if index < len(self.bodies):
-                end = len(self.bodies)
-                yield b"".join(self._message(i, self.ids[i]) for i in range(index, end))
+            if index < len(self.messages):
+                end = len(self.messages)
+                yield b"".join(self.messages[index:end])
                 index = end
                 continue
             if self.closed:
@@ -88,11 +88,12 @@ class RaceFeed:
         index = 0
         while True:
             changed = self._changed
-            end, chunks = len(self.bodies), []
-            for lane, seq, body in self.bodies[index:end]:
+            end, chunks = len(self.messages), []
+            messages, sources = self.messages[index:end], self.sources[index:end]
+            for message, (lane, seq, body_end) in zip(messages, sources, strict=True):
                 if seq > positions[lane]:
                     positions[lane] = seq
-                    chunks.append(body + b"id: " + ".".join(map(str, positions)).encode() + b"\r\n\r\n")
+                    chunks.append(message[:body_end] + with_id(".".join(map(str, positions))))
             index = end
             if chunks:
                 yield b"".join(chunks)
@@ -101,8 +102,10 @@ class RaceFeed:
                 return
             await changed.wait()
 
-    def _message(self, index: int, event_id: str) -> bytes:
-        return self.bodies[index][2] + b"id: " + event_id.encode() + b"\r\n\r\n"
+
+def with_id(event_id: str) -> bytes:
+    """The id line that ends an SSE message (and the blank line after it)."""
+    return b"id: " + event_id.encode() + b"\r\n\r\n"
 
 
 class RaceFeeds:
