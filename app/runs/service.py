@@ -22,7 +22,6 @@ from .pool import LocalPool
 from .store import CHUNK_EVENTS, RunStore, ending_columns
 
 FINISHED = ("done", "cancelled", "diverged", "failed", "interrupted")
-IN_FLIGHT = ("queued", "running")
 MEMORY_LIMIT = 256  # finished runs whose summaries stay in memory; their events are in the store
 RETRY_AFTER_S = 30
 log = logging.getLogger("d2l_playground.runs")
@@ -339,7 +338,7 @@ class RunService(RunBook):
         run = self.runs.get(run_id)
         if run and run.status not in FINISHED:
             run.status = status
-            self.writer.write(self._stored_ok(run), self.store.set_status, run_id, status)
+            self.writer.write(self._failed_if(run), self.store.set_status, run_id, status)
 
     def _on_event(self, run_id: str, event: dict, received: float | None = None) -> None:
         run = self.runs.get(run_id)
@@ -366,8 +365,14 @@ class RunService(RunBook):
 
         self.writer.write(saved, self.store.append, run.id, first, events)
 
-    def _stored_ok(self, run: RunState):
-        return lambda error: error and self._store_failed(run, error)
+    def _failed_if(self, run: RunState) -> Callable[[Exception | None], None]:
+        """The writer's callback for a write that only matters when it fails."""
+
+        def check(error: Exception | None) -> None:
+            if error is not None:
+                self._store_failed(run, error)
+
+        return check
 
     def _store_failed(self, run: RunState, error: Exception) -> None:
         """The store lost a write: the run cannot be kept whole, so stop it; it will end `failed`."""

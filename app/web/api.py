@@ -10,12 +10,12 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse
 
-from app.runs.service import OverBudget, Refused, RunService, RunState, events_of
+from app.runs.service import Refused, RunService, RunState, events_of
 from app.training.specs import SpecError, parse_spec
 
 from .errors import ERROR_RESPONSES
 from .identity import is_admin, may_change, visitor_of
-from .refusals import refusal, say
+from .refusals import refusal_error, say
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=ERROR_RESPONSES)
 PING_SECONDS = 10
@@ -41,18 +41,16 @@ def owned(request: Request, run_id: str) -> RunState:
     return run
 
 
-async def submit(request: Request, raw_spec: dict, group: str = "") -> RunState:
+async def submit(request: Request, raw_spec: dict) -> RunState:
     """Validate and queue for the caller; the errors carry messages meant for the learner."""
     try:
         spec = parse_spec(raw_spec, strict=True)
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:
-        return await runs_of(request).submit(spec.model_dump(), visitor_of(request), group, is_admin(request))
+        return await runs_of(request).submit(spec.model_dump(), visitor_of(request), "", is_admin(request))
     except Refused as error:
-        status, _, problems, headers = refusal(request, error)
-        detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
-        raise HTTPException(status, detail, headers=headers) from None
+        raise refusal_error(request, error) from None
 
 
 def describe(request: Request, run: RunState) -> dict:

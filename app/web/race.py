@@ -17,14 +17,14 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 from sse_starlette import EventSourceResponse
 
-from app.runs.service import OverBudget, Refused, RunState, new_id
+from app.runs.service import Refused, RunState, new_id
 from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import event_stream
 from .errors import ERROR_RESPONSES
 from .identity import is_admin, visitor_of
 from .pages import MODELS, format_value, not_found, page, raw_spec, refused, refused_run, runs_of, summary, tr
-from .refusals import refusal
+from .refusals import refusal_error
 from .templating import templates
 
 router = APIRouter(tags=["races"], responses=ERROR_RESPONSES)
@@ -191,9 +191,7 @@ async def create_race(request: Request, race: RaceRequest) -> dict:
     try:
         race_id = await start(request, specs, race.vary)
     except Refused as error:
-        status, _, problems, headers = refusal(request, error)
-        detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
-        raise HTTPException(status, detail, headers=headers) from None
+        raise refusal_error(request, error) from None
     return describe(race_id, *lanes(request, race_id))
 
 

@@ -1,6 +1,6 @@
 """Why the server will not take a run now, as an HTTP status and sentences in the visitor's language."""
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from app.runs.service import (
     BackendUnavailable,
@@ -38,3 +38,11 @@ def refusal(request: Request, error: Refused) -> tuple[int, str, list[str], dict
         problems = [say(request, f"problem.{error.code}", str(error), **error.values)]
     headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRuns) else {}
     return status, say(request, title_key), problems, headers
+
+
+def refusal_error(request: Request, error: Refused) -> HTTPException:
+    """The JSON API's answer to a refusal: budget problems as a list (like 422's other problems), any
+    other refusal as one sentence."""
+    status, _, problems, headers = refusal(request, error)
+    detail = problems if isinstance(error, OverBudget) else "; ".join(problems)
+    return HTTPException(status, detail, headers=headers)
