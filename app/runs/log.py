@@ -89,9 +89,15 @@ class EventLog:
     @classmethod
     def stored_only(cls, encode: Encoder, count: int, stored: StoredChunks, on_delivered=None) -> "EventLog":
         """A finished run whose `count` events are all in the store: nothing in memory."""
+        log = cls.after_stored(encode, count, stored, on_delivered)
+        log.closed = True
+        return log
+
+    @classmethod
+    def after_stored(cls, encode: Encoder, count: int, stored: StoredChunks, on_delivered=None) -> "EventLog":
+        """A log whose first `count` events are in the store, none in memory; more may be appended."""
         log = cls(encode, on_delivered, stored)
         log.base = log.saved = count
-        log.closed = True
         return log
 
     def append(self, event: dict, event_id: str | None = None, born: float | None = None) -> Entry:

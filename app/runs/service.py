@@ -220,10 +220,14 @@ class RunBook:
             run.log = self.new_log(run_id)
         elif row.ending:
             run.log = EventLog.stored_only(self.encode, row.event_count, self._stored(run_id))
-        else:  # stored before chunks, or cut off by a stop: the few events it has, and how it ended
+        elif row.legacy_events:  # stored whole, before events moved to chunks
             run.log = EventLog(self.encode, self.on_delivered)
-            for event in self.store.events(run_id) or [ended("interrupted", "server_stopped")]:
+            for event in self.store.events(run_id):
                 self._record(run, event)
+        else:  # cut off by a stop: the chunks it had stored, then how it ended (in memory only)
+            count = self.store.last_seq(run_id)
+            run.log = EventLog.after_stored(self.encode, count, self._stored(run_id), self.on_delivered)
+            self._record(run, ended("interrupted", "server_stopped"))
         return run
 
     def _record(self, run: RunState, event: dict, event_id: str | None = None, born: float | None = None):

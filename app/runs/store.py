@@ -216,6 +216,12 @@ class RunStore:
         if row is not None and row.legacy_events:
             yield list(enumerate(unpack(row.legacy_events), start=1))
 
+    def last_seq(self, run_id: str) -> int:
+        """How many events of the run the store holds in chunks (0 for none)."""
+        with Session(self.engine) as session:
+            last = session.scalar(select(func.max(EventChunk.last_seq)).where(EventChunk.run_id == run_id))
+        return last or 0
+
     def events(self, run_id: str) -> list[dict] | None:
         """The whole log of a run (tests, small runs); None when nothing was stored."""
         events = [event for chunk in self.chunks(run_id) for _, event in chunk]

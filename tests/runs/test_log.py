@@ -182,3 +182,26 @@ def test_a_finished_run_replays_from_the_store_in_bounded_writes(tmp_path):
     writes = asyncio.run(scenario())
     assert b"".join(writes) == b"".join(big_encode(str(i + 1), e) for i, e in enumerate(events))
     assert len(writes) >= 10 and max(map(len, writes)) <= WRITE_BYTES
+
+
+def test_a_run_cut_off_by_a_stop_replays_its_stored_chunks_then_how_it_ended(tmp_path):
+    """Read back after a restart without loading its log into memory: only the ending lives there."""
+    from app.runs.service import RunBook
+    from app.runs.store import RunStore
+    from app.settings import Settings
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    store.add("cut", {"model": "linreg"})
+    store.set_status("cut", "running")
+    store.append("cut", 1, [{"type": "step", "i": i} for i in range(500)])
+    store.append("cut", 501, [{"type": "step", "i": i} for i in range(500, 1000)])
+    assert store.last_seq("cut") == 1000 and store.last_seq("nothing") == 0
+    store.mark_interrupted()
+
+    async def scenario():
+        run = RunBook(Settings(data_dir=tmp_path), encode, store, None).from_store("cut")
+        return run, len(run.log.entries), await collect(run.log)
+
+    run, in_memory, replayed = asyncio.run(scenario())
+    assert run.status == "interrupted" and in_memory == 1
+    assert replayed == b"".join(f"{seq}:step".encode() for seq in range(1, 1001)) + b"1001:finished"
