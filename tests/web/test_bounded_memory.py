@@ -27,11 +27,8 @@ REPLAY_EVENTS = 100_000
 # at its peak in this test (six runs); the test allows 1.5 x the median, 46 MB.
 MEASURED_GROWTH_MB = 46
 HEALTHZ_LIMIT_S = 0.2
-# The slowest single answer: on this 2-core machine, with the test's own clients and two workers busy,
-# a few in a thousand took 0.3-0.9 s (once 1.6 s) while a probe inside the server saw its event loop
-# never stalled over 150 ms (bench/README.md, "The event loop under the largest runs"): CPU shared on 2
-# cores, not the server's loop. A stall of seconds, as before the batching, still fails.
-HEALTHZ_WORST_S = 2.0
+# Every answer, not a percentile: with the pool as deployed on 2 cores (one worker) the slowest took
+# 64-81 ms in three runs; with two workers and the test's clients sharing the cores it was 0.3-0.9 s.
 
 
 def recorded_run(n_events: int) -> list[dict]:
@@ -96,9 +93,9 @@ def test_memory_stays_bounded_and_the_server_responsive_under_stalled_viewers_an
     store.add("replayed", {"model": "linreg"}, owner="someone")
     store.finish("replayed", recorded_run(REPLAY_EVENTS))
     del store
-    settings = {"workers": 2, "worker_threads": 1, "sse_send_timeout_s": SEND_TIMEOUT_S}
+    settings = {"sse_send_timeout_s": SEND_TIMEOUT_S}  # the pool as deployed here: one worker on two cores
     with running_server(tmp_path, **settings) as live:
-        live.wait_ready_workers(2)
+        live.wait_ready_workers(1)
         idle_mb = rss_mb(live.process.pid)
         watch = probe("watch", live.base, str(live.process.pid))
         port = int(live.base.rsplit(":", 1)[1])
@@ -131,8 +128,7 @@ def test_memory_stays_bounded_and_the_server_responsive_under_stalled_viewers_an
     p99, slowest = latencies[int(len(latencies) * 0.99)], latencies[-1]
     peak = watched["peak_mb"]
     print(f"web: idle {idle_mb:.0f} MB, peak {peak:.0f} MB; /healthz p99 {p99:.3f} s, max {slowest:.3f} s")
-    assert watched["failures"] == 0 and p99 < HEALTHZ_LIMIT_S
-    assert slowest < HEALTHZ_WORST_S
+    assert watched["failures"] == 0 and slowest < HEALTHZ_LIMIT_S
     assert watched["peak_mb"] - idle_mb < 1.5 * MEASURED_GROWTH_MB
 
 
