@@ -40,6 +40,24 @@ def language(request: Request) -> str:
     return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
 
 
+def tr(request: Request, key: str, **values) -> str:
+    """The catalog text of `key` in the visitor's language, with {placeholders} filled in."""
+    text = messages()[key][language(request)]
+    return text.format(**values) if values else text
+
+
+def tr_coded(request: Request, key: str, fallback: str, **values) -> str:
+    """A sentence the training core wrote with a code: the catalog's `key` in the visitor's language
+    where the catalog has it, else the core's own English (`fallback`)."""
+    return tr(request, key, **values) if key in messages() else fallback
+
+
+def js_messages(request: Request) -> dict[str, str]:
+    """The catalog entries the JavaScript needs (keys starting with "js."), in the visitor's language."""
+    lang = language(request)
+    return {key: texts[lang] for key, texts in messages().items() if key.startswith("js.")}
+
+
 @jinja2.pass_context
 def current_language(context) -> str:
     return context.get("lang") or (language(context["request"]) if "request" in context else "en")

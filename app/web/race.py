@@ -22,10 +22,12 @@ from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import event_stream
 from .errors import ERROR_RESPONSES
+from .forms import MODELS, raw_spec
 from .identity import is_admin, visitor_of
-from .pages import MODELS, format_value, not_found, page, raw_spec, refused, refused_run, runs_of, summary, tr
 from .refusals import refusal_error
 from .templating import templates
+from .views import not_found, page, refused, refused_run, runs_of
+from .wording import format_value, summary, tr
 
 router = APIRouter(tags=["races"], responses=ERROR_RESPONSES)
 RaceControl = Literal[

@@ -110,7 +110,7 @@ def test_setting_problems_read_in_both_languages(server):
     """A bad value in a shared link is named in the visitor's language; the English rendering from the
     catalog is the trainer's own sentence, so the two cannot drift apart."""
     from app.training.specs import SpecError, parse_spec
-    from app.web.pages import localized_problem
+    from app.web.wording import localized_problem
 
     class Visitor:
         def __init__(self, lang):
