@@ -1,6 +1,8 @@
 """Downloading and loading Fashion-MNIST, against a real HTTP server on 127.0.0.1 serving test files."""
 
 import hashlib
+import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -255,3 +257,92 @@ def test_load_with_download_uses_the_given_settings_mirrors(tmp_path, server):
         fashion_mnist.load(tmp_path / "elsewhere", download=True, settings=settings)
     assert server.requests == [f"/m/{NAME}"]
     assert list((tmp_path / "elsewhere" / "fashion-mnist").iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------------
+# error codes (the web says them in the visitor's language) and the report the web's child process writes
+
+
+def closed_port() -> str:
+    """A base URL on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+def test_no_mirror_reachable_is_offline(tmp_path):
+    with pytest.raises(DownloadError) as caught:
+        fetch_file(NAME, "0" * 32, [closed_port(), closed_port()], tmp_path, timeout=5)
+    assert caught.value.code == "offline"
+    assert caught.value.values == {"filename": NAME, "folder": str(tmp_path)}
+    assert "cannot connect" in str(caught.value)
+
+
+def test_a_mirror_that_answers_wrongly_is_failed_not_offline(tmp_path, server):
+    mirrors = [closed_port(), server.url + "/missing/"]  # one unreachable, one answering 404
+    with pytest.raises(DownloadError) as caught:
+        fetch_file(NAME, "0" * 32, mirrors, tmp_path, timeout=5)
+    assert caught.value.code == "failed" and caught.value.values["filename"] == NAME
+
+
+def test_a_checksum_mismatch_is_failed(tmp_path, server):
+    server.serve(f"/m/{NAME}", payload())
+    with pytest.raises(DownloadError) as caught:
+        fetch_file(NAME, "0" * 32, [server.url + "/m/"], tmp_path, timeout=5)
+    assert caught.value.code == "failed"
+
+
+def test_no_mirrors_at_all(tmp_path):
+    with pytest.raises(DownloadError) as caught:
+        fetch_file(NAME, "0" * 32, [], tmp_path, timeout=5)
+    assert caught.value.code == "no_mirrors" and "no mirrors are configured" in str(caught.value)
+
+
+def test_fetch_keeps_the_code_and_values_of_the_file_that_failed(tmp_path):
+    settings = Settings(data_dir=tmp_path, fashion_mnist_mirrors=[closed_port()], download_timeout_s=5)
+    with pytest.raises(DownloadError) as caught:
+        fashion_mnist.fetch(settings)
+    assert caught.value.code == "offline"
+    assert caught.value.values == {"filename": NAME, "folder": str(fashion_mnist.folder(tmp_path))}
+    assert "PLAYGROUND_FASHION_MNIST_MIRRORS" in str(caught.value)
+
+
+def report_lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_fetch_reporting_writes_progress_then_done(tmp_path, server, data_dir, monkeypatch, capsys):
+    write_fashion_files(tmp_path / "served", n_train=300)
+    checksums = {}
+    for name in fashion_mnist.FILES:
+        body = (tmp_path / "served" / name).read_bytes()
+        server.serve(f"/m/{name}", body)
+        checksums[name] = md5(body)
+    monkeypatch.setenv("PLAYGROUND_FASHION_MNIST_MIRRORS", json.dumps([server.url + "/m/"]))
+    assert fashion_mnist.fetch_reporting(json.dumps(checksums)) == 0
+    events = report_lines(capsys)
+    assert events[-1] == {"type": "done", "folder": str(fashion_mnist.folder(data_dir))}
+    progress = events[:-1]
+    assert {event["type"] for event in progress} == {"progress"}
+    assert [event["number"] for event in progress] == sorted(event["number"] for event in progress)
+    assert {event["file"]: event["number"] for event in progress} == {
+        name: number for number, name in enumerate(fashion_mnist.FILES, start=1)
+    }
+    assert all(event["count"] == 4 and event["done"] <= event["total"] for event in progress)
+    assert fashion_mnist.is_on_disk(data_dir)
+
+
+def test_fetch_reporting_says_how_it_failed(data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("PLAYGROUND_FASHION_MNIST_MIRRORS", json.dumps([closed_port()]))
+    assert fashion_mnist.fetch_reporting() == 1
+    (event,) = report_lines(capsys)
+    assert event["type"] == "failed" and event["code"] == "offline"
+    assert event["values"]["filename"] == NAME and "cannot connect" in event["message"]
+
+
+def test_fetch_reporting_on_a_folder_it_cannot_write(data_dir, monkeypatch, capsys):
+    (data_dir / "fashion-mnist").write_text("a file where the folder should be")
+    assert fashion_mnist.fetch_reporting() == 1
+    (event,) = report_lines(capsys)
+    assert event["type"] == "failed" and event["code"] == "cannot_write"
+    assert event["values"] == {"folder": str(data_dir / "fashion-mnist")}

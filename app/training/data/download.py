@@ -17,7 +17,18 @@ ProgressCallback = Callable[[str, int, int | None], None]  # (filename, bytes do
 
 
 class DownloadError(DatasetUnavailable):
-    """No mirror delivered the file intact; the message lists why, and where to put the file by hand."""
+    """No mirror delivered the file intact; the message lists why, and where to put the file by hand.
+
+    `code` says which way it failed, and `values` hold what the sentence names, so the web can say it in
+    the visitor's language (its catalog's `download.<code>`) and keep the English above as the detail:
+    - `offline`: no mirror could be reached at all (no connection, a timeout): likely no internet here;
+    - `failed`: a mirror answered, but none delivered the file intact (HTTP error, checksum, cut short);
+    - `no_mirrors`: no mirror is configured.
+    """
+
+    def __init__(self, message: str, code: str = "failed", **values: str):
+        super().__init__(message)
+        self.code, self.values = code, values
 
 
 class MirrorFailed(Exception):
@@ -53,7 +64,7 @@ def fetch_file(
     if final.is_file() and md5_of(final) == md5:
         return final
     dest_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
+    failures, unreachable = [], 0
     for base in mirrors:
         url = mirror_url(base, filename)
         try:
@@ -63,7 +74,10 @@ def fetch_file(
             failures.append(str(error))
         except (OSError, http.client.HTTPException, ValueError) as error:
             failures.append(f"{url}: {_describe(error)}")
-    raise DownloadError(_give_up_message(filename, md5, final, failures))
+            unreachable += _is_unreachable(error)
+    code = "no_mirrors" if not failures else "offline" if unreachable == len(failures) else "failed"
+    message = _give_up_message(filename, md5, final, failures)
+    raise DownloadError(message, code, filename=filename, folder=str(final.parent))
 
 
 def _download_verified(
@@ -105,6 +119,13 @@ def _stream(url: str, filename: str, out, timeout: float, on_progress: ProgressC
 def _content_length(response) -> int | None:
     value = response.headers.get("Content-Length")
     return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _is_unreachable(error: BaseException) -> bool:
+    """No answer at all from the mirror, as opposed to an answer that was wrong (an HTTP error status)."""
+    if isinstance(error, urllib.error.HTTPError):
+        return False
+    return isinstance(error, urllib.error.URLError | TimeoutError)
 
 
 def _describe(error: BaseException) -> str:

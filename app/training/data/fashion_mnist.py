@@ -1,5 +1,6 @@
 """Fashion-MNIST: four IDX files, downloaded once into `data_dir/fashion-mnist` and checked by MD5."""
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -72,9 +73,40 @@ def fetch(
         except DownloadError as error:
             raise DownloadError(
                 f"{error}\n{_needed_files(target)} Other mirrors can be set in "
-                "PLAYGROUND_FASHION_MNIST_MIRRORS."
+                "PLAYGROUND_FASHION_MNIST_MIRRORS.",
+                error.code,
+                **error.values,
             ) from error
     return target
+
+
+def fetch_reporting(checksums_json: str = "") -> int:
+    """`fetch` for a parent process that must not import torch (the web's download button runs this
+    in a child process): one JSON line per event on stdout, `progress` (file, its number and the count,
+    bytes done and total), then `done` or `failed` (the error's code, values and English message;
+    code `cannot_write` when the folder cannot be written).
+    `checksums_json` replaces the official checksums (tests serve files of their own); exit code 0 or 1."""
+    checksums = json.loads(checksums_json) if checksums_json else FILES
+    numbers = {name: number for number, name in enumerate(checksums, start=1)}
+
+    def report(**event) -> None:
+        print(json.dumps(event), flush=True)
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        report(type="progress", file=name, number=numbers[name], count=len(numbers), done=done, total=total)
+
+    target = folder(get_settings().data_dir)
+    try:
+        fetch(get_settings(), progress, checksums=checksums)
+    except DownloadError as error:
+        report(type="failed", code=error.code, values=error.values, message=str(error))
+        return 1
+    except OSError as error:  # the folder cannot be made or written (read-only, full, not ours)
+        message = f"cannot write into {target}: {type(error).__name__}: {error}"
+        report(type="failed", code="cannot_write", values={"folder": str(target)}, message=message)
+        return 1
+    report(type="done", folder=str(target))
+    return 0
 
 
 def load(
