@@ -4,9 +4,8 @@
   request's own (scheme, host and port; `Origin: null` included), or that carries no Origin but a
   `Sec-Fetch-Site` of `cross-site` or `same-site`, is refused with 403. A request with neither header
   (curl, httpx, the CLI) passes: a browser sends at least one of them with every cross-site form or fetch.
-- Every response gets a Content-Security-Policy (the API docs pages a looser one: Swagger UI and ReDoc
-  still load from a CDN and run an inline script), X-Content-Type-Options, Referrer-Policy and
-  X-Frame-Options, unless the route set its own.
+- Every response gets a Content-Security-Policy (the API docs included: Swagger UI is vendored and started
+  from a file), X-Content-Type-Options, Referrer-Policy and X-Frame-Options, unless the route set its own.
 - A body larger than `max_body_bytes` is refused with 413: at once when Content-Length says so (nothing
   read), or as soon as a body without a length (chunked) grows past the cap while the app reads it; the app
   then sees the client go away, and whatever it answers is dropped. Nothing here buffers the body; uvicorn
@@ -35,11 +34,6 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
-# /docs and /redoc load Swagger UI / ReDoc from a CDN and start them with an inline script until they are
-# vendored: their policy restricts only what does not break them.
-DOCS_CONTENT_SECURITY_POLICY = (
-    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
 
 COMMON_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
@@ -47,7 +41,6 @@ COMMON_HEADERS = (
     (b"x-frame-options", b"DENY"),
 )
 HEADERS = ((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()), *COMMON_HEADERS)
-DOCS_HEADERS = ((b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode()), *COMMON_HEADERS)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -56,11 +49,10 @@ def install(app: FastAPI, settings: Settings) -> None:
     Outside even Starlette's ServerErrorMiddleware (which app.add_middleware cannot reach), so a refusal
     comes before anything else runs and the 500 page of an unexpected error carries the headers too.
     """
-    docs = {app.docs_url, app.redoc_url, app.docs_url and app.swagger_ui_oauth2_redirect_url} - {None, ""}
     build = app.build_middleware_stack
 
     def build_secured_stack():
-        return Security(build(), max_body_bytes=settings.max_body_bytes, docs_paths=frozenset(docs))
+        return Security(build(), max_body_bytes=settings.max_body_bytes)
 
     app.build_middleware_stack = build_secured_stack
 
@@ -143,18 +135,17 @@ def refusal(scope, status: int, key: str, **values) -> Response:
 class Security:
     """The outermost layer: refuses cross-site writes and oversized bodies, adds the security headers."""
 
-    def __init__(self, app, max_body_bytes: int, docs_paths: frozenset[str] = frozenset()):
-        self.app, self.max_body_bytes, self.docs_paths = app, max_body_bytes, docs_paths
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        extra = DOCS_HEADERS if scope["path"] in self.docs_paths else HEADERS
 
         async def send_secured(message):
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", ())}
-                missing = [(name, value) for name, value in extra if name not in present]
+                missing = [(name, value) for name, value in HEADERS if name not in present]
                 if missing:
                     message = {**message, "headers": [*message.get("headers", ()), *missing]}
             await send(message)
