@@ -3,16 +3,17 @@
 import asyncio
 import gc
 from contextlib import asynccontextmanager
+from html import escape
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, errors, exercises, pages, race, security
+from app.web import api, datasets, errors, exercises, pages, race, security
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
 from app.web.metrics import Metrics
@@ -34,15 +35,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.demos = DemoProcess()
         settle_garbage_collector()
         yield
+        app.state.fashion_mnist_download.close()
         app.state.demos.close()
         service.close()
 
     app = FastAPI(
-        title="d2l-playground", summary="Train chapter 3 of Dive into Deep Learning live.", lifespan=lifespan
+        title="d2l-playground",
+        summary="Train chapter 3 of Dive into Deep Learning live.",
+        lifespan=lifespan,
+        docs_url=None,  # served below from vendored files, under the pages' CSP
+        redoc_url=None,  # not vendored: /docs is the one API description page
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
     app.state.race_feeds = RaceFeeds()
+    app.state.fashion_mnist_download = datasets.FashionMnistDownload(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
 
@@ -74,10 +81,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        """Swagger UI from static/vendor/swagger-ui, started by static/js/docs.js: works offline."""
+        return HTMLResponse(api_docs_page(app.title, app.openapi_url))
+
     app.include_router(race.router)
     app.include_router(pages.router)
     app.include_router(exercises.router)
+    app.include_router(datasets.router)
     return app
+
+
+def api_docs_page(title: str, openapi_url: str) -> str:
+    """FastAPI's get_swagger_ui_html starts Swagger UI with an inline script, which the CSP refuses
+    (script-src 'self'); this page is the same with the start in a file of ours."""
+    vendor = "/static/vendor/swagger-ui"
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)} - API</title>\n"
+        '<link rel="icon" href="data:,">\n'
+        f'<link rel="stylesheet" href="{vendor}/swagger-ui.css">\n'
+        f'<script src="{vendor}/swagger-ui-bundle.js" defer></script>\n'
+        '<script src="/static/js/docs.js" defer></script>\n'
+        f'</head>\n<body>\n<div id="swagger-ui" data-openapi-url="{escape(openapi_url)}"></div>\n'
+        "</body>\n</html>\n"
+    )
 
 
 def settle_garbage_collector() -> None:

@@ -1,11 +1,29 @@
-"""Error responses that name the field and never echo more than a short excerpt of the input."""
+"""Error responses: JSON for the API, a page in the visitor's language for a browser.
+
+- A refused request body names the field and never echoes more than a short excerpt of the input (422).
+- An unknown address (404) or a method it does not take (405): a browser (its `Accept` names text/html,
+  outside /api) gets templates/error.html in its language with a link home; the API, scripts and
+  `Accept: application/json` get FastAPI's JSON as before.
+- An unexpected error (500) the same way: a page or `{"detail": ...}` in the visitor's language, never a
+  traceback (Starlette's ServerErrorMiddleware calls `server_error`, then re-raises for the server's log).
+"""
+
+import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.training.specs import excerpt, shorten
+
+from .i18n import language, messages
+from .templating import templates
+
+log = logging.getLogger(__name__)
 
 WHERE = {"body", "query", "path", "header", "cookie"}  # FastAPI's first part of a location
 
@@ -36,6 +54,54 @@ ERROR_RESPONSES: dict = {
 def install(app: FastAPI) -> None:
     """Register the app's exception handlers."""
     app.add_exception_handler(RequestValidationError, refuse_invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, server_error)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser loading a page: outside the JSON API, and its Accept names HTML (scripts, htmx and
+    `Accept: application/json` do not)."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+def error_page(request: Request, status: int, title: str, message: str, detail: str = "", headers=None):
+    """templates/error.html: what went wrong in the visitor's language, the technical detail folded."""
+    context = {"title": title, "message": message, "detail": detail}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
+
+
+def say(request: Request, key: str, **values) -> str:
+    return messages()[key][language(request)].format(**values)
+
+
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """404 and 405 as a page for a browser; any other status, and every answer to the API, as before."""
+    if error.status_code not in (404, 405) or not wants_page(request):
+        return await http_exception_handler(request, error)
+    path = shorten(request.url.path, 80)
+    if error.status_code == 404:
+        title, message = say(request, "error.not_found"), say(request, "errorpage.not_found", path=path)
+    else:
+        title = say(request, "errorpage.method.title")
+        message = say(request, "errorpage.method", path=path, method=shorten(request.method, 16))
+    default = HTTPStatus(error.status_code).phrase
+    detail = "" if error.detail in (None, default) else shorten(str(error.detail), 300)
+    return error_page(request, error.status_code, title, message, detail, error.headers)
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """500 without a traceback: a page for a browser, else `{"detail": ...}`, in the visitor's language."""
+    try:
+        message = say(request, "errorpage.server")
+        if not wants_page(request):
+            return JSONResponse({"detail": message}, status_code=500)
+        return error_page(request, 500, say(request, "errorpage.server.title"), message)
+    except Exception:  # even the error page failed: the plainest answer, still no traceback
+        log.exception("the 500 page could not be made")
+        return PlainTextResponse("Internal Server Error", status_code=500)
 
 
 async def refuse_invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
