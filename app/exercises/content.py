@@ -1,16 +1,17 @@
-"""Exercise content: pydantic models, a cached YAML loader and a strict answer checker.
+"""Exercise content: pydantic models, a cached YAML loader and the grader (right, wrong or unreadable).
 
 The web process imports this module, so it must never import torch.
 """
 
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .answers import MAX_CHARS, parse_number, parse_shape
 
 CONTENT_DIR = Path(__file__).parent / "sections"
 SECTION_IDS = ("linreg", "softmax", "mlp")
@@ -144,51 +145,39 @@ def find_item(item_id: str) -> tuple[Section, Item]:
     raise KeyError(item_id)
 
 
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_SHAPE_SEPARATORS = re.compile(r"\s*(?:x|×|\*|,)\s*", re.IGNORECASE)
+Verdict = Literal["right", "wrong", "unreadable"]
 
 
-def parse_number(text: str) -> float | None:
-    """A finite float, or None. Accepts 65,546,000-style thousands separators, nothing looser."""
-    text = text.strip()
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    try:
-        value = float(text)
-    except (ValueError, OverflowError):
+def answer_form(item: Item) -> str | None:
+    """Which kind of written answer the item expects ("number", "count", "shape"); None for choices."""
+    if item.kind in CHOICE_KINDS:
         return None
-    return value if math.isfinite(value) else None
+    if item.kind == "number":
+        return "count" if float(item.answer).is_integer() else "number"
+    return "shape"
 
 
-def parse_shape(text: str) -> list[int] | None:
-    """'4x3', '4, 3', '(4, 3)', '[4, 3]', '(7,)' -> a list of ints, or None."""
-    text = text.strip()
-    if text and text[0] in "([" and text[-1] in ")]":
-        if (text[0], text[-1]) not in {("(", ")"), ("[", "]")}:
-            return None
-        text = text[1:-1].strip()
-        if text.endswith(","):  # a one-dimensional tuple such as (7,)
-            text = text[:-1].strip()
-    if not text:
-        return None
-    parts = _SHAPE_SEPARATORS.split(text)
-    if not all(re.fullmatch(r"\d{1,9}", part) for part in parts):
-        return None
-    return [int(part) for part in parts]
+def grade(item: Item, submitted: str) -> Verdict:
+    """right, wrong, or unreadable: an answer in none of the forms the item accepts (answers.py)."""
+    if not isinstance(submitted, str) or len(submitted) > MAX_CHARS:
+        return "unreadable"
+    if item.kind in CHOICE_KINDS:
+        choice_id = submitted.strip()
+        if choice_id not in {choice.id for choice in item.choices}:
+            return "unreadable"
+        return "right" if choice_id == item.answer else "wrong"
+    if item.kind == "number":
+        value = parse_number(submitted)
+        if value is None:
+            return "unreadable"
+        slack = item.tolerance + 1e-9 * max(1.0, abs(item.answer))
+        return "right" if abs(value - item.answer) <= slack else "wrong"
+    shape = parse_shape(submitted)
+    if shape is None:
+        return "unreadable"
+    return "right" if shape == list(item.answer) else "wrong"
 
 
 def check_answer(item: Item, submitted: str) -> bool:
     """Whether `submitted` (raw text from a form) is the right answer to `item`."""
-    if not isinstance(submitted, str) or len(submitted) > 200:
-        return False
-    if item.kind in CHOICE_KINDS:
-        choice_id = submitted.strip()
-        return choice_id in {choice.id for choice in item.choices} and choice_id == item.answer
-    if item.kind == "number":
-        value = parse_number(submitted)
-        if value is None:
-            return False
-        slack = item.tolerance + 1e-9 * max(1.0, abs(item.answer))
-        return abs(value - item.answer) <= slack
-    shape = parse_shape(submitted)
-    return shape is not None and shape == list(item.answer)
+    return grade(item, submitted) == "right"

@@ -332,7 +332,7 @@ def grad_accumulation(inputs: Inputs, x: Any = "1 2 3", w: Any = 1, calls: Any =
         loss().backward()
         zeroed.append(_clean(weight.grad.item()))
     return {
-        "function": "loss = sum((w * x) ** 2) / 2, so dloss/dw = w * sum(x ** 2)",
+        "function": "loss = sum((w * x) ** 2) / 2; dloss/dw = w * sum(x ** 2)",
         "single_grad": _clean(w0 * float((xs**2).sum())),
         "without_zero_grad": accumulated,
         "with_zero_grad": zeroed,
@@ -443,7 +443,9 @@ def activations(inputs: Inputs, lo: Any = -8, hi: Any = 8, points: Any = 81) -> 
     count = inputs.integer(points, "points", 2, 401)
     if not -20 <= low < high <= 20:
         raise DemoInputError("plot_range")
-    x = torch.linspace(low, high, count, dtype=torch.float64).float().requires_grad_()
+    grid = torch.linspace(low, high, count, dtype=torch.float64)
+    grid[grid.abs() < 1e-9 * (high - low)] = 0.0  # the point linspace misses 0 by (-4.44e-16) is 0
+    x = grid.float().requires_grad_()
     curves = {"x": x.detach().clone()}
     for name, function in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
         values = function(x)
@@ -454,8 +456,8 @@ def activations(inputs: Inputs, lo: Any = -8, hi: Any = 8, points: Any = 81) -> 
     with torch.no_grad():
         s, t = torch.sigmoid(x), torch.tanh(x)
         result["check"] = {
-            "sigmoid_grad vs s * (1 - s)": _clean(_max_diff(curves["sigmoid_grad"], s * (1 - s))),
-            "tanh_grad vs 1 - tanh ** 2": _clean(_max_diff(curves["tanh_grad"], 1 - t**2)),
+            "max |sigmoid_grad - s * (1 - s)|": _clean(_max_diff(curves["sigmoid_grad"], s * (1 - s))),
+            "max |tanh_grad - (1 - tanh ** 2)|": _clean(_max_diff(curves["tanh_grad"], 1 - t**2)),
         }
     result["curves"] = {name: _clean(curve.tolist()) for name, curve in curves.items()}
     return result
@@ -471,7 +473,7 @@ def backward_weights(inputs: Inputs, x: Any = "1 2 3", w: Any = "0.1 1 10") -> d
     second = _tensor(xs).requires_grad_()
     ((second**2) * weights).sum().backward()
     return {
-        "function": "y = x ** 2, so x.grad = 2 * x * w",
+        "function": "y = x ** 2; x.grad = 2 * x * w",
         "y.backward(w)": _shown(first.grad),
         "sum(y * w).backward()": _shown(second.grad),
         "max_difference": _clean(_max_diff(first.grad, second.grad)),

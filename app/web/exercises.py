@@ -11,16 +11,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from app.exercises.content import check_answer, find_item, load_sections
+from app.exercises.answers import ACCEPTED_FORMS
+from app.exercises.content import answer_form, find_item, grade, load_sections
+from app.exercises.display import rows, tidy
 from app.runs.demo_process import DemoInputRefused, DemosBusy, DemoTooSlow
 
-from .i18n import language
-from .pages import tr, tr_coded
+from .i18n import language, tr, tr_coded
 from .templating import templates
 
 router = APIRouter(include_in_schema=False)
 
-# The inputs each live demo offers, with the values it starts from (the course's own examples).
+# The inputs each live demo offers, with the values it starts from (the course's own examples); each
+# field's label is the catalog's demo_field.<demo>.<field>.
 DEMO_FIELDS = {
     "mm_vs_mul": {"A": "1 2; 3 4", "B": "1 2; 3 4"},
     "manual_seed": {"seed": "1", "n": "4"},
@@ -70,19 +72,27 @@ async def exercise_section(request: Request, section_id: str):
         section=sections[section_id],
         preset_link=preset_link,
         demo_fields=DEMO_FIELDS,
+        answer_form=answer_form,
     )
 
 
 @router.post("/exercises/check/{item_id}", response_class=HTMLResponse)
 async def check(request: Request, item_id: str, answer: Annotated[str, Form(max_length=200)] = ""):
-    """A feedback fragment: right or wrong, and the explanation with its evidence."""
+    """A feedback fragment: right or wrong with the explanation and its evidence, or (422) the answer
+    could not be read, with the forms this question accepts."""
     try:
         section, item = find_item(item_id)
     except KeyError:
         raise HTTPException(404, f"no exercise {item_id!r}") from None
     if not answer.strip():
         return render(request, "fragments/feedback.html", 422, item=item, verdict="empty")
-    verdict = "right" if check_answer(item, answer) else "wrong"
+    verdict = grade(item, answer)
+    if verdict == "unreadable":  # say which forms it reads, never "Not yet"
+        form = answer_form(item)
+        forms = ACCEPTED_FORMS.get(form, [])
+        return render(
+            request, "fragments/feedback.html", 422, item=item, verdict=verdict, form=form, forms=forms
+        )
     return render(request, "fragments/feedback.html", item=item, section=section, verdict=verdict)
 
 
@@ -105,7 +115,13 @@ async def demo(request: Request, name: str):
         seconds = max(1, round(error.seconds))
         problem = tr(request, "demo.busy", seconds=seconds)
         return demo_problem(request, name, problem, 429, headers={"Retry-After": str(seconds)})
-    return render(request, "fragments/demo_result.html", demo_name=name, result=result)
+    return render(
+        request,
+        "fragments/demo_result.html",
+        demo_name=name,
+        rows=rows(result, leave_out=("curves",)),
+        curves=tidy(result["curves"]) if "curves" in result else None,
+    )
 
 
 def demo_problem(

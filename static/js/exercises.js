@@ -32,13 +32,45 @@
   document.body.addEventListener("htmx:afterSwap", (event) => typeset(event.detail.target));
 })();
 
-// The activations demo: relu, sigmoid, tanh and their autograd derivatives on one uPlot chart.
-document.body.addEventListener("htmx:afterSwap", (event) => {
-  const box = event.detail.target.querySelector("[data-activations]");
-  if (!box || typeof uPlot === "undefined") return;
-  const d = JSON.parse(box.dataset.activations);
-  const names = ["relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad"];
-  const colours = ["#0b6bcb", "#0b6bcb", "#e08a00", "#e08a00", "#1a7f37", "#1a7f37"];
-  const series = [{ label: "x" }].concat(names.map((n, i) => ({ label: n, stroke: colours[i], dash: n.endsWith("_grad") ? [6, 4] : undefined })));
-  new uPlot({ width: Math.min(640, box.clientWidth || 640), height: 280, series: series }, [d.x].concat(names.map((n) => d[n])), box);
-});
+// The activations demo: one panel per function (relu, sigmoid, tanh), each with its autograd derivative,
+// on a numeric x axis (uPlot would read x as dates without time: false) and a y range of its own, so
+// ReLU's scale never flattens sigmoid and tanh. Labels arrive translated in the fragment's data-* attributes.
+(function () {
+  const HEIGHT = 220;
+  const FUNCTION_COLOUR = "#0b57a4";
+  const DERIVATIVE_COLOUR = "#b3261e";
+  const shown = (v) => (v === null || v === undefined ? "–" : String(Number(Number(v).toPrecision(4))));
+  const widthOf = (el) => Math.max(220, el.clientWidth || 300);
+
+  function drawPanel(panel, curves, labels) {
+    const name = panel.dataset.curve;
+    const target = panel.querySelector(".activation-chart");
+    const options = {
+      width: widthOf(target),
+      height: HEIGHT,
+      scales: { x: { time: false }, y: { auto: true } },
+      axes: [{ label: labels.x }, { label: labels.y, size: 56 }],
+      series: [
+        { label: labels.x, value: (u, v) => shown(v) },
+        { label: name + "(x)", stroke: FUNCTION_COLOUR, width: 2, value: (u, v) => shown(v) },
+        { label: labels.derivative, stroke: DERIVATIVE_COLOUR, width: 2, dash: [6, 4], value: (u, v) => shown(v) },
+      ],
+    };
+    target.replaceChildren();
+    target.uplot = new uPlot(options, [curves.x, curves[name], curves[name + "_grad"]], target);
+  }
+
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const box = event.detail.target.querySelector("[data-activations]");
+    if (!box || typeof uPlot === "undefined") return;
+    const curves = JSON.parse(box.dataset.activations);
+    const labels = { x: box.dataset.xLabel, y: box.dataset.yLabel, derivative: box.dataset.derivativeLabel };
+    box.querySelectorAll(".activation-panel").forEach((panel) => drawPanel(panel, curves, labels));
+  });
+
+  window.addEventListener("resize", () => {
+    document.querySelectorAll(".activation-chart").forEach((target) => {
+      if (target.uplot) target.uplot.setSize({ width: widthOf(target), height: HEIGHT });
+    });
+  });
+})();

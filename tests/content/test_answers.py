@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.exercises.content import check_answer, find_item, load_sections
+from app.exercises.answers import ACCEPTED_FORMS, parse_number, parse_shape
+from app.exercises.content import answer_form, check_answer, find_item, grade, load_sections
 
 TRUE_W, TRUE_B = [2.0, -3.4], 4.2
 
@@ -480,9 +481,116 @@ def test_check_answer_parsing_details():
     shape = item("softmax-weight-shape")
     for form in ("4x3", "4 x 3", "4×3", "4, 3", "(4, 3)", "[4,3]", "4*3"):
         assert check_answer(shape, form), form
-    for form in ("3x4", "4x3x1", "(4, 3]", "4x", "x3", "4.0x3", "-4x3", "four by three", "(4 3)"):
+    for form in ("3x4", "4x3x1", "(4, 3]", "4x", "x3", "4.0x3", "-4x3", "four by three"):
         assert not check_answer(shape, form), form
     flat = item("view-flat-shape")
     assert check_answer(flat, "7") and check_answer(flat, "(7,)") and not check_answer(flat, "(7, 1)")
     choice = item("mm-vs-mul")
     assert check_answer(choice, "a") and not check_answer(choice, "A") and not check_answer(choice, "a, b")
+
+
+# ---------------------------------------------------------------- grade: each unambiguous form, or unreadable
+
+# The answers issue 12 found graded "Not yet" although each means one thing, and the forms its brief lists.
+READ_RIGHT = [
+    (
+        "view-flat-shape",
+        ["torch.Size([7])", "(7,)", "[7]", "7", "(7)", "torch.Size((7,))", "（7，）", "Size([7])"],
+    ),
+    ("view-column-shape", ["7 1", "(7 1)", "[7 1]", "7x1", "7, 1", "torch.Size([7, 1])", "7 × 1"]),
+    ("softmax-weight-shape", ["4 3", "[4 3]", "torch.Size([4, 3])", "4x3", "(4, 3)", " 4 ,3 "]),
+    (
+        "sigmoid-max-slope",
+        ["1/4", "25%", "25 %", "0,25", "0.25", ".25", "2.5e-1", "2.5 x 10^-1", "1 / 4", "０.２５"],
+    ),
+    ("quiz3-batch-loss", ["0,112", "0,11205", "11.205%", "0.112"]),
+    ("accuracy-example", ["1/2", "50%", "0,5", "0.5"]),
+    ("untrained-accuracy", ["10%", "1/10", "0,1"]),
+    (
+        "quiz7-weight-count",
+        [
+            "65 546 000",
+            "65,546,000",
+            "65546000",
+            "65_546_000",
+            "65.546.000",
+            "65'546'000",
+            "6.5546e7",
+            "65\u00a0546\u00a0000",
+            "65\u202f546\u202f000",
+            "6.5546 × 10^7",
+            "6.5546*10**7",
+        ],
+    ),
+    ("book-mlp-parameters", ["203 530", "203,530", "203530", "203.530,0"]),
+]
+
+
+@pytest.mark.parametrize(("item_id", "forms"), READ_RIGHT, ids=[item_id for item_id, _ in READ_RIGHT])
+def test_every_unambiguous_form_of_the_key_is_right(item_id, forms):
+    for form in forms:
+        assert grade(item(item_id), form) == "right", form
+
+
+def test_a_readable_wrong_answer_is_wrong_not_unreadable():
+    for item_id, form in [
+        ("view-flat-shape", "torch.Size([7, 1])"),
+        ("view-column-shape", "7"),
+        ("view-column-shape", "1 7"),
+        ("sigmoid-max-slope", "1/2"),
+        ("sigmoid-max-slope", "2.5%"),
+        ("sigmoid-max-slope", "0,3"),
+        ("quiz7-weight-count", "65 547 010"),
+        ("quiz7-weight-count", "1,234"),  # a thousands separator: 1234, not 1.234
+        ("mm-vs-mul", "b"),
+    ]:
+        assert grade(item(item_id), form) == "wrong", (item_id, form)
+
+
+def test_what_cannot_be_read_is_unreadable():
+    for item_id, form in [
+        ("view-flat-shape", "seven"),
+        ("view-flat-shape", "torch.Size(7)"),
+        ("view-flat-shape", "(7, 1]"),
+        ("view-flat-shape", "7.0"),
+        ("view-flat-shape", "[[7]]"),
+        ("sigmoid-max-slope", "1/0"),
+        ("sigmoid-max-slope", "1/4/2"),
+        ("sigmoid-max-slope", "quarter"),
+        ("sigmoid-max-slope", "%"),
+        ("quiz7-weight-count", "7 1"),
+        ("quiz7-weight-count", "65,546,00"),
+        ("quiz7-weight-count", "65 5460 00"),
+        ("quiz7-weight-count", "nan"),
+        ("quiz7-weight-count", "1e400"),
+        ("mm-vs-mul", "zz"),
+        ("mm-vs-mul", "a" * 300),
+    ]:
+        assert grade(item(item_id), form) == "unreadable", (item_id, form)
+
+
+def test_the_parsers_read_each_form_to_its_value():
+    assert parse_number("1/4") == 0.25 and parse_number("25%") == 0.25 and parse_number("0,25") == 0.25
+    assert parse_number("65 546 000") == parse_number("65,546,000") == parse_number("65546000") == 65546000
+    assert parse_number("1.234") == 1.234 and parse_number("1.234.567") == 1234567
+    assert parse_number("1,234.5") == 1234.5 and parse_number("1 234,5") == 1234.5
+    assert parse_number("-3/4") == -0.75 and parse_number("\u22120,5") == -0.5  # the minus sign U+2212
+    assert parse_shape("torch.Size([7])") == [7] and parse_shape("7 1") == [7, 1]
+    assert parse_shape("torch.Size([])") is None and parse_shape("") is None
+
+
+def test_the_forms_listed_for_each_kind_are_read_and_answer_no_question():
+    forms_of = {
+        it.id: answer_form(it) for section in load_sections() for it in section.items if answer_form(it)
+    }
+    assert set(forms_of.values()) == {"number", "count", "shape"}
+    for kind, examples in ACCEPTED_FORMS.items():
+        parse = parse_shape if kind == "shape" else parse_number
+        for example in examples:
+            assert parse(example) is not None, example
+        for item_id in (item_id for item_id, form in forms_of.items() if form == kind):
+            for example in examples:
+                assert grade(item(item_id), example) == "wrong", (
+                    item_id,
+                    example,
+                )  # no example gives it away

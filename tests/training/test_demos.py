@@ -111,8 +111,16 @@ def test_activation_derivatives_by_autograd_match_the_formulas():
     assert result["relu_grad"] == [0.0] * 6 + [1.0] * 5
     assert result["sigmoid_grad"][5] == pytest.approx(0.25)
     assert result["tanh_grad"][5] == pytest.approx(1.0)
-    assert result["check"]["sigmoid_grad vs s * (1 - s)"] < 1e-6
-    assert result["check"]["tanh_grad vs 1 - tanh ** 2"] < 1e-6
+    assert result["check"]["max |sigmoid_grad - s * (1 - s)|"] < 1e-6
+    assert result["check"]["max |tanh_grad - (1 - tanh ** 2)|"] < 1e-6
+
+
+def test_the_activations_grid_hits_zero_exactly():
+    """linspace(-8, 8, 81) in float64 misses 0 by -4.44e-16, which tanh kept and the page printed."""
+    curves = run_demo("activations", {})["curves"]
+    middle = curves["x"].index(0.0)
+    assert middle == 40 and curves["tanh"][middle] == 0.0 and curves["relu"][middle] == 0.0
+    assert not [v for curve in curves.values() for v in curve if v != 0 and abs(v) < 1e-12]
 
 
 def test_backward_with_weights_is_the_gradient_of_the_weighted_sum():
