@@ -19,9 +19,12 @@ from app.settings import Settings
 from app.training.data import fashion_mnist
 from app.web.datasets import FASHION_MNIST_FILES, FashionMnistDownload, dataset_choices
 from app.web.i18n import messages
+from tests.server import running_server
 from tests.training.test_fashion_mnist_download import write_fashion_files
 
-FOLDED_PROBLEM = r'id="fashion-mnist-problem">(.*?)<details><summary>(.*?)</summary><pre><code>(.*?)</code>'
+FOLDED_PROBLEM = (  # the sentence, then the detail's title and text
+    r'id="fashion-mnist-problem">(.*?)<details><summary>(.*?)</summary><pre[^>]*><code>(.*?)</code>'
+)
 PROGRESS = re.compile(r'<progress id="fashion-mnist-progress" max="100" value="(\d+)"')
 
 
@@ -195,3 +198,14 @@ def test_files_that_are_not_the_expected_ones_are_refused_in_words(tmp_path):
     assert say("download.failed", "zh", filename="train-images-idx3-ubyte.gz") in text
     assert "checksum mismatch" in text
     assert list((tmp_path / "data" / "fashion-mnist").iterdir()) == []
+
+
+def test_a_download_leaves_the_web_process_without_torch(tmp_path):
+    """The download imports the training core (and so torch) in a child process, never in the server."""
+    with running_server(tmp_path, workers=1, worker_threads=1) as live:  # its mirror: a closed port
+        client = live.client
+        assert client.post("/datasets/fashion-mnist/download").status_code == 202
+        text, _ = wait_until_settled(client)
+        assert say("download.offline", "en", filename="train-images-idx3-ubyte.gz") in text
+        with open(f"/proc/{live.process.pid}/maps") as maps:
+            assert "libtorch" not in maps.read()

@@ -69,7 +69,7 @@ def test_a_routes_own_reason_is_kept_folded(client):
     response = client.get("/exercises/no-such-section", headers=browser("zh"))
     assert_page(response, 404, "zh", "error.not_found")
     detail = re.search(
-        r'<details id="error-detail"><summary>(.*?)</summary><pre><code>(.*?)</code>', response.text
+        r'<details id="error-detail"><summary>(.*?)</summary><pre[^>]*><code>(.*?)</code>', response.text
     )
     assert detail.group(1) == say("errorpage.detail", "zh")
     assert "no exercise section" in detail.group(2)
