@@ -39,52 +39,6 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
     return r >= 10 ? String(Math.round(r)) : r.toFixed(1);
   }
 
-  const FONT = "14px system-ui, sans-serif";
-  const LABEL_FONT = "bold 14px system-ui, sans-serif";
-  const STEP_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000, 100000];
-
-  /* A uPlot line chart in `box` that follows the box's width, like pg.lineChart, with its y values written
-     out by `format` (a log axis of gradient norms reads 0.001, 1e-5; a share reads 25%).
-     spec: {xLabel, yLabel, series: [{label, color}], logY, yRange, format} */
-  function healthChart(box, spec, data) {
-    const width = () => Math.max(220, Math.floor(box.clientWidth || 320));
-    const height = 240;
-    const opts = {
-      width: width(),
-      height: height,
-      scales: { x: { time: false }, y: spec.logY ? { distr: 3 } : { range: spec.yRange } },
-      axes: [
-        { label: spec.xLabel, labelSize: 24, font: FONT, labelFont: LABEL_FONT, incrs: STEP_INCRS },
-        {
-          label: spec.yLabel, labelSize: 24, size: 64, font: FONT, labelFont: LABEL_FONT,
-          values: (u, splits) => splits.map((v) => (v === null || v === undefined ? "" : spec.format(v))),
-        },
-      ],
-      legend: { show: true, live: true },
-      cursor: { drag: { x: true, y: false } },
-      series: [{ label: spec.xLabel }].concat(spec.series.map((s) => ({
-        label: s.label,
-        stroke: s.color,
-        width: 2.5,
-        spanGaps: true,
-        points: { show: true, size: 5 },
-        value: (u, v) => (v === null || v === undefined ? "–" : spec.format(v)),
-      }))),
-    };
-    const chart = new uPlot(opts, data, box);
-    const observer = new ResizeObserver(() => {
-      if (!document.body.contains(box)) { observer.disconnect(); return; }
-      if (width() !== chart.width) chart.setSize({ width: width(), height: height });
-    });
-    observer.observe(box);
-    chart.stopFollowing = () => observer.disconnect();
-    return chart;
-  }
-
-  function percent(v) {
-    return Math.round(v * 1000) / 10 + "%";
-  }
-
   /* Colour-bar labels: 4200 rather than 4.2e+3, 0.0014 as it is. */
   function lossLabel(v) {
     return v >= 100 && v < 1e6 ? String(Math.round(v)) : window.pg.fmt(v, 2);
@@ -370,7 +324,7 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       ctx.translate(barX + 32, m.t + side / 2);
       ctx.rotate(-Math.PI / 2);
       ctx.textAlign = "center";
-      ctx.fillText(window.pg.tr("loss") + " (log)", 0, 0);
+      ctx.fillText(window.pg.tr("loss_log_scale"), 0, 0);
       ctx.restore();
 
       // the path, the best w
@@ -459,16 +413,18 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       if (!this.gradChart || this.chartLayers !== n) {
         this.destroyCharts();
         const P = window.pg.PALETTE;
-        const series = h.grad.map((_, i) => ({ label: window.pg.tr("ins_layer", { n: i + 1 }), color: P[i % P.length] }));
+        const series = h.grad.map((_, i) => ({ label: window.pg.tr("ins_layer", { n: i + 1 }), color: P[i % P.length], points: true }));
         const gradBox = this.el.querySelector("#health-grad");
         const shareBox = this.el.querySelector("#health-share");
-        this.gradChart = healthChart(gradBox, {
-          xLabel: window.pg.tr("step"), yLabel: window.pg.tr("ins_grad_norm"), logY: true, series: series,
-          format: (v) => window.pg.fmt(v, 2),
+        // one line per hidden layer, its points marked: gradient norms on a log axis, shares in percent
+        this.gradChart = window.pg.lineChart(gradBox, {
+          xLabel: window.pg.tr("axis_step"), yLabel: window.pg.tr("ins_grad_norm"), logY: true, series: series,
+          height: 240, pointSize: 5,
         }, this.gradData());
-        this.shareChart = healthChart(shareBox, {
-          xLabel: window.pg.tr("step"), yLabel: window.pg.tr("ins_share"), yRange: [0, 1], series: series,
-          format: percent,
+        this.shareChart = window.pg.lineChart(shareBox, {
+          xLabel: window.pg.tr("axis_step"),
+          yLabel: window.pg.tr(this.saturating() ? "ins_share_saturated" : "ins_share_dead"),
+          yRange: [0, 1], y: "percent", series: series, height: 240, pointSize: 5,
         }, this.shareData());
         this.chartLayers = n;
       } else {
@@ -524,7 +480,7 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       const matrix = this.confusion.data.matrix;
       const K = matrix.length;
       const given = (this.started && this.started.class_names) || [];
-      const names = matrix.map((_, i) => (given.length === K && given[i] !== "" ? given[i] : String(i)));
+      const names = matrix.map((_, i) => (given.length === K && given[i] !== "" ? window.pg.className(given[i]) : String(i)));
       const rowTotals = matrix.map((row) => row.reduce((s, x) => s + x, 0));
       const total = rowTotals.reduce((s, x) => s + x, 0);
 

@@ -119,18 +119,21 @@ and the confusion matrix ("confusion" snapshots).
       if (this.lossChart) { this.lossChart.stopFollowing(); this.lossChart.destroy(); }
       if (this.accChart) { this.accChart.stopFollowing(); this.accChart.destroy(); }
       const P = window.pg.PALETTE;
+      const tr = window.pg.tr;
+      // the loss this model minimises, named on the y axis: squared error for regression, cross-entropy otherwise
+      const lossName = tr(this.classifier ? "axis_cross_entropy" : "axis_squared_loss");
       this.lossChart = window.pg.lineChart(this.el.querySelector("#loss-chart"), {
-        xLabel: window.pg.tr("step"), yLabel: window.pg.tr("loss"), logY: this.logY,
-        series: [{ label: window.pg.tr("train_loss"), color: P[0] }],
+        xLabel: tr("axis_step"), yLabel: lossName, logY: this.logY,
+        series: [{ label: tr("train_loss"), color: P[0] }],
       }, this.lossData());
       this.accChart = window.pg.lineChart(this.el.querySelector("#acc-chart"), this.classifier
         ? {
-          xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("accuracy"), yRange: [0, 1],
-          series: [{ label: window.pg.tr("train_acc"), color: P[0], points: true }, { label: window.pg.tr("test_acc"), color: P[1], points: true }],
+          xLabel: tr("epoch"), yLabel: tr("accuracy"), yRange: [0, 1], y: "percent",
+          series: [{ label: tr("train_acc"), color: P[0], points: true }, { label: tr("test_acc"), color: P[1], points: true }],
         }
         : {
-          xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("loss"), logY: this.logY,
-          series: [{ label: window.pg.tr("train_loss"), color: P[0], points: true }, { label: window.pg.tr("test_loss"), color: P[1], points: true }],
+          xLabel: tr("epoch"), yLabel: lossName, logY: this.logY,
+          series: [{ label: tr("train_loss"), color: P[0], points: true }, { label: tr("test_loss"), color: P[1], points: true }],
         }, this.accData());
     }
 
@@ -221,7 +224,8 @@ and the confusion matrix ("confusion" snapshots).
       if (event.status !== "done" || !last) {
         const key = "finish_" + event.code; // the trainer's sentence in the page's language, where it has a code
         const message = event.code ? window.pg.tr(key, event.params, event.message) : event.message;
-        return event.status + (message ? ": " + message : "");
+        const status = window.pg.tr("status_" + event.status, null, event.status);
+        return message ? window.pg.tr("result_status", { status: status, message: message }) : status;
       }
       let text;
       if (last.test_acc !== null && last.test_acc !== undefined) {
@@ -378,9 +382,9 @@ and the confusion matrix ("confusion" snapshots).
       // legend
       ctx.font = "13px system-ui, sans-serif";
       ctx.textAlign = "left";
-      const items = [["data", "rgba(80,80,80,0.7)", "dot"]];
+      const items = [[window.pg.tr("picture_data"), "rgba(80,80,80,0.7)", "dot"]];
       if (dims === 1) items.push([window.pg.tr("true_line"), P[1], "dash"], [window.pg.tr("learned_line"), P[0], "line"]);
-      else items.push(["prediction", P[0], "dot"]);
+      else items.push([window.pg.tr("picture_prediction"), P[0], "dot"]);
       let lx = m.l + 8;
       items.forEach(([label, color, shape]) => {
         ctx.fillStyle = "rgba(255,255,255,0.85)";
@@ -412,7 +416,7 @@ and the confusion matrix ("confusion" snapshots).
         const swatch = document.createElement("span");
         swatch.className = "swatch";
         swatch.style.background = window.pg.PALETTE[i % window.pg.PALETTE.length];
-        li.append(swatch, document.createTextNode("class " + name));
+        li.append(swatch, document.createTextNode(window.pg.tr("class_legend", { name: window.pg.className(name) })));
         return li;
       }));
     }
@@ -483,7 +487,7 @@ and the confusion matrix ("confusion" snapshots).
     drawImages(preview) {
       const [h, w] = preview.shape;
       const n = this.images.length;
-      const names = this.started.class_names;
+      const names = this.started.class_names.map(window.pg.className);
       const width0 = Math.max(200, Math.floor(this.canvas.clientWidth || 400));
       const cols = width0 < 420 ? 4 : 6;
       const cell = width0 / cols;
@@ -536,7 +540,7 @@ and the confusion matrix ("confusion" snapshots).
       if (!box || !canvas) return;
       box.hidden = false;
       const [h, w] = shape;
-      const names = this.started.class_names;
+      const names = this.started.class_names.map(window.pg.className);
       const width0 = Math.max(200, Math.floor(canvas.clientWidth || 400));
       const cols = 5;
       const cell = width0 / cols;

@@ -35,11 +35,11 @@
       if (epochChart) { epochChart.stopFollowing(); epochChart.destroy(); }
       lossChart = window.pg.lineChart(document.getElementById("race-chart"), {
         xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("training_loss"), logY: logBox.checked,
-        series: series, height: 340,
+        series: series, height: 340, x: "fraction",
       }, joined(lanes.map((lane) => table(lane.steps, logBox.checked))));
       epochChart = window.pg.lineChart(document.getElementById("race-epoch-chart"), {
         xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr(useAcc ? "test_accuracy" : "test_loss"),
-        logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 280,
+        logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 280, y: useAcc ? "percent" : "number",
         series: series.map((s) => Object.assign({ points: true }, s)),
       }, joined(lanes.map((lane) => table(lane.epochs, !useAcc && logBox.checked))));
     }

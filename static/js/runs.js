@@ -64,12 +64,12 @@
       if (lossChart) { lossChart.stopFollowing(); lossChart.destroy(); }
       if (accChart) { accChart.stopFollowing(); accChart.destroy(); }
       lossChart = window.pg.lineChart(lossBox, {
-        xLabel: window.pg.tr(xSelect.value === "epoch" ? "epoch" : "step"), yLabel: window.pg.tr("training_loss"),
-        logY: logBox.checked, series: series, height: 340,
+        xLabel: window.pg.tr(xSelect.value === "epoch" ? "epoch" : "axis_step"), yLabel: window.pg.tr("training_loss"),
+        logY: logBox.checked, series: series, height: 340, x: xSelect.value === "epoch" ? "fraction" : "whole",
       }, lossData());
       accChart = window.pg.lineChart(accBox, {
         xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr(useAcc ? "test_accuracy" : "test_loss"),
-        logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 300,
+        logY: !useAcc && logBox.checked, yRange: useAcc ? [0, 1] : null, height: 300, y: useAcc ? "percent" : "number",
         series: series.map((s) => Object.assign({ points: true }, s)),
       }, accData());
     }
