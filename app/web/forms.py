@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from pydantic import BaseModel
 
-from app.training.specs import SPEC_CLASSES, Activation, SpecError, parse_spec
+from app.training.specs import SPEC_CLASSES, Activation, Problem, SpecError, excerpt, field_limits, parse_spec
 
 from .i18n import messages, tr
 
@@ -69,10 +69,34 @@ def raw_spec(model: Model, values) -> tuple[dict, list[str]]:
             if value in TRUE_W:
                 raw[name] = TRUE_W[value]
             else:
-                problems.append(f"true_w: choose {' or '.join(TRUE_W)} (got {value!r})")
+                choices = " or ".join(TRUE_W)
+                got = excerpt(value)
+                problems.append(Problem(f"true_w: choose {choices} (got {got})", "true_w", got=got))
         else:
-            raw[name] = str(value).strip()
+            raw[name] = whole_if_integral(model, name, str(value).strip())
     return raw, problems
+
+
+def whole_if_integral(model: Model, name: str, text: str) -> str:
+    """'1e3' or '32.0' for a whole-number setting as '1000' or '32': a number field reads them as that
+    number, so the server takes them too. Anything else is left for the spec to judge."""
+    field = SPEC_CLASSES[model.key].model_fields.get(name)
+    if field is None or field.annotation is not int:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else text
+
+
+def plain_number(value) -> str:
+    """2147483647 as itself, 0.1 as 0.1, 1e-05 as 1e-05: whole numbers never in exponent form."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or (value.is_integer() and abs(value) < 1e15):
+        return str(int(value))
+    return f"{value:g}"
 
 
 def spec_from_query(model: Model, query) -> tuple[BaseModel, list[str]]:
@@ -97,16 +121,19 @@ def spec_from_query(model: Model, query) -> tuple[BaseModel, list[str]]:
 
 
 def field_bounds(spec_class: type[BaseModel], name: str) -> dict:
-    """min, max and step for an <input type=number>, from the spec's field metadata."""
+    """min, max (as numbers and as text), whether min is excluded, and step for a number field, from
+    the spec's field metadata."""
     field = spec_class.model_fields[name]
     bounds: dict = {"step": "1" if field.annotation is int else "any"}
-    for rule in field.metadata:
-        for attr in ("ge", "gt"):
-            if getattr(rule, attr, None) is not None:
-                bounds["min"] = getattr(rule, attr)
-        for attr in ("le", "lt"):
-            if getattr(rule, attr, None) is not None:
-                bounds["max"] = getattr(rule, attr)
+    limits = field_limits(spec_class, name) or {}
+    if limits.get("low") is not None:
+        bounds |= {
+            "min": limits["low"],
+            "min_text": plain_number(limits["low"]),
+            "low_open": limits["low_open"],
+        }
+    if limits.get("high") is not None:
+        bounds |= {"max": limits["high"], "max_text": plain_number(limits["high"])}
     bounds["help"] = field.description or ""
     return bounds
 

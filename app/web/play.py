@@ -21,8 +21,17 @@ from .forms import (
     spec_from_query,
 )
 from .identity import is_admin, may_change, visitor_of
-from .views import not_found, page, panel_context, refused, refused_run, runs_of, status_event
-from .wording import localized, tr
+from .views import (
+    cancel_replaced,
+    not_found,
+    page,
+    panel_context,
+    refused,
+    refused_run,
+    runs_of,
+    status_event,
+)
+from .wording import localized, number_problems, tr
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,11 +47,15 @@ async def playground(request: Request, model_key: str):
     if model is None:
         return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
     spec, notices = spec_from_query(model, request.query_params)
+    controls = localized_help(request, controls_of(model, spec))
+    for name, control in controls.items():
+        if "step" in control:  # a number field
+            control["problems"] = number_problems(request, name, control)
     return page(
         request,
         "play.html",
         model=model,
-        controls=localized_help(request, controls_of(model, spec)),
+        controls=controls,
         notices=localized(request, notices),
         pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
         datasets=[(d, tr(request, f"dataset.{d}")) for d in get_args(ClassificationDataset)],
@@ -56,13 +69,15 @@ async def start_run(request: Request, model_key: str):
     model = MODELS.get(model_key)
     if model is None:
         return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
-    raw, problems = raw_spec(model, await request.form())
+    form = await request.form()
+    raw, problems = raw_spec(model, form)
     try:
         spec = parse_spec(raw)
     except SpecError as error:
         problems += error.problems
     if problems:
         return refused(request, 422, tr(request, "refused.fix"), problems)
+    cancel_replaced(request, form)
     try:
         run = await runs_of(request).submit(
             spec.model_dump(), visitor_of(request), is_admin=is_admin(request)

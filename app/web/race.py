@@ -26,8 +26,8 @@ from .forms import MODELS, raw_spec
 from .identity import is_admin, visitor_of
 from .refusals import refusal_error
 from .templating import templates
-from .views import not_found, page, refused, refused_run, runs_of
-from .wording import format_value, summary, tr
+from .views import cancel_replaced, not_found, page, refused, refused_run, runs_of
+from .wording import format_value, setting_name, summary, tr
 
 router = APIRouter(tags=["races"], responses=ERROR_RESPONSES)
 RaceControl = Literal[
@@ -155,15 +155,15 @@ def lanes(request: Request, race_id: str) -> tuple[str, list[RunState]]:
     return row.vary, runs
 
 
-def label(vary: str, run: RunState) -> str:
-    return f"{vary} = {format_value(vary, run.spec[vary])}"
+def label(request: Request, vary: str, run: RunState) -> str:
+    return f"{setting_name(request, vary)} = {format_value(request, vary, run.spec[vary])}"
 
 
-def describe(race_id: str, vary: str, runs: list[RunState]) -> dict:
+def describe(request: Request, race_id: str, vary: str, runs: list[RunState]) -> dict:
     return {
         "id": race_id,
         "vary": vary,
-        "runs": [{"id": run.id, "label": label(vary, run), "status": run.status} for run in runs],
+        "runs": [{"id": run.id, "label": label(request, vary, run), "status": run.status} for run in runs],
         "events_url": f"/api/races/{race_id}/events",
         "page_url": f"/races/{race_id}",
     }
@@ -194,12 +194,12 @@ async def create_race(request: Request, race: RaceRequest) -> dict:
         race_id = await start(request, specs, race.vary)
     except Refused as error:
         raise refusal_error(request, error) from None
-    return describe(race_id, *lanes(request, race_id))
+    return describe(request, race_id, *lanes(request, race_id))
 
 
 @router.get("/api/races/{race_id}")
 async def get_race(request: Request, race_id: str) -> dict:
-    return describe(race_id, *lanes(request, race_id))
+    return describe(request, race_id, *lanes(request, race_id))
 
 
 @router.get("/api/races/{race_id}/events")
@@ -233,6 +233,8 @@ async def start_race_from_form(request: Request, model_key: str):
         problems.append(tr(request, "race.bad_count", n=len(values)))
     try:
         specs = [] if problems else plan(RaceRequest(base=base, vary=vary, values=values))
+        if not problems:
+            cancel_replaced(request, form)
         race_id = None if problems else await start(request, specs, vary)
     except SpecError as error:
         problems += error.problems
@@ -252,12 +254,12 @@ async def race_page(request: Request, race_id: str):
         vary, runs = lanes(request, race_id)
     except HTTPException:
         return not_found(request, tr(request, "race.none", id=repr(race_id)))
-    raced = format_value(vary, runs[0].spec[vary])
-    shared = [part for part in summary(runs[0].spec) if not part.endswith(raced) and part != raced]
+    raced = format_value(request, vary, runs[0].spec[vary])
+    shared = [part for part in summary(request, runs[0].spec) if not part.endswith(raced) and part != raced]
     return page(
         request,
         "race.html",
-        race=describe(race_id, vary, runs),
+        race=describe(request, race_id, vary, runs),
         model_key=runs[0].spec["model"],
         summary=shared,
         metric="loss" if runs[0].spec["model"] == "linreg" else "acc",

@@ -30,7 +30,7 @@ async def runs_page(request: Request):
             "id": row.id,
             "model": row.model,
             "title": tr(request, f"model.{row.model}.title") if row.model in MODELS else row.model,
-            "summary": summary(row.spec)[1:],
+            "summary": summary(request, row.spec)[1:],
             "status": row.status,
             "final": row.final or {},
             "created": row.created_at,
@@ -58,7 +58,7 @@ async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = 
     unknown = [i for i, run in zip(ids, runs, strict=True) if run is None]
     if unknown:
         return not_found(request, tr(request, "error.no_run", id=", ".join(unknown)))
-    labels = legend_labels(runs)
+    labels = legend_labels(request, runs)
     store = runs_of(request).store
     readers = [(run, label, events_of(run, store)) for run, label in zip(runs, labels, strict=True)]
     series = await asyncio.to_thread(lambda: [curves(*reader) for reader in readers])
@@ -67,7 +67,7 @@ async def compare(request: Request, ids: Annotated[list[str] | None, Query()] = 
         "compare.html",
         series=series,
         runs=list(zip(runs, labels, strict=True)),
-        summaries=[summary(run.spec) for run in runs],
+        summaries=[summary(request, run.spec) for run in runs],
     )
 
 

@@ -8,6 +8,7 @@ from app.runs.service import FINISHED, Refused, RunService, RunState
 
 from .forms import MODELS, play_query
 from .i18n import js_messages, tr
+from .identity import may_change
 from .refusals import refusal
 from .templating import templates
 from .wording import final_result, localized, summary
@@ -46,7 +47,7 @@ def panel_context(request: Request, run: RunState) -> dict:
     return {
         "run": run,
         "model": MODELS.get(run.spec.get("model")),
-        "summary": summary(run.spec),
+        "summary": summary(request, run.spec),
         "status_event": status_event(request, run),
         "final_result": final_result(request, run),
         "finished": run.status in FINISHED,
@@ -59,3 +60,13 @@ def refused_run(request: Request, error: Refused) -> HTMLResponse:
     response = refused(request, status, title, problems)
     response.headers.update(headers)
     return response
+
+
+def cancel_replaced(request: Request, form) -> None:
+    """Train pressed again while your run is live: the page asked you once and sends the old run's id
+    as `replace`; it is cancelled here, before the new run is queued, so no run trains unseen. Only
+    your own run (or any, for the admin) is cancelled; another id is ignored."""
+    run_id = str(form.get("replace") or "")[:64]
+    run = runs_of(request).get(run_id) if run_id else None
+    if run is not None and run.status not in FINISHED and may_change(request, run.owner):
+        runs_of(request).cancel(run_id)

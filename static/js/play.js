@@ -1,4 +1,6 @@
-/* The playground form: the log-scale learning-rate slider, the URL kept in step with the form, Copy link. */
+/* The playground form: the log-scale learning-rate slider, the URL kept in step with the form, Copy link,
+   each number checked on the page (with the server's own sentences), and Train again asking before it
+   replaces your live run; after Train, focus moves to the new run's status line. */
 (function () {
   "use strict";
 
@@ -8,7 +10,9 @@
   }
 
   function syncUrl(form) {
-    const query = new URLSearchParams(new FormData(form)).toString();
+    const data = new FormData(form);
+    data.delete("replace");
+    const query = new URLSearchParams(data).toString();
     history.replaceState(history.state, "", location.pathname + (query ? "?" + query : ""));
     // the language links keep the settings too
     document.querySelectorAll(".lang-switch a[lang]").forEach((link) => {
@@ -31,6 +35,68 @@
       field.remove();
       (ok ? resolve : reject)();
     });
+  }
+
+  /* The problem with one number field, in the sentence the server would answer with, or "". */
+  function numberProblem(input) {
+    const raw = input.value.trim();
+    const say = (kind) => (input.dataset[kind] || "").replace("{got}", "'" + raw + "'");
+    if (/^[+-]?(inf(inity)?|nan)$/i.test(raw)) return say("problemFinite");
+    const value = raw === "" ? NaN : Number(raw);
+    if (!Number.isFinite(value)) return say("problemNumber");
+    if ("whole" in input.dataset && !Number.isInteger(value)) return say("problemNumber");
+    const low = Number(input.dataset.low), high = Number(input.dataset.high);
+    const tooLow = "lowOpen" in input.dataset ? value <= low : value < low;
+    // a whole number written 1e3 or 32.0 is read as 1000 or 32, here as on the server
+    const shown = "whole" in input.dataset ? String(value) : raw;
+    if (tooLow || value > high) return (input.dataset.problemRange || "").replace("{got}", "'" + shown + "'");
+    return "";
+  }
+
+  function showProblem(input) {
+    const problem = numberProblem(input);
+    const line = document.getElementById(input.id + "-problem");
+    line.textContent = problem;
+    line.hidden = !problem;
+    if (problem) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    return problem;
+  }
+
+  /* Every number field checked; the first bad one gets focus. True when all are fine. */
+  function formIsValid(form) {
+    const bad = Array.from(form.querySelectorAll("[data-check-number]")).filter((input) => showProblem(input));
+    if (bad.length) bad[0].focus();
+    return bad.length === 0;
+  }
+
+  /* Your run still training in the live panel (its id), or null. */
+  function liveRunId() {
+    const panel = document.querySelector("#live [data-run-panel]:not([data-finished])");
+    return panel ? panel.dataset.runId : null;
+  }
+
+  /* Before a new run or race starts from this form: numbers checked here, then, when a run of yours
+     is still training on this page, one question; yes sends its id as `replace` (the server cancels it). */
+  function beforeStart(event) {
+    const form = event.target.closest("form#settings");
+    if (!form || event.detail.verb !== "post") return;
+    if (!formIsValid(form)) { event.preventDefault(); return; }
+    const replacing = liveRunId();
+    document.getElementById("replace").value = "";
+    if (!replacing) return;
+    event.preventDefault();
+    if (window.confirm(window.pg.tr("replace_run_confirm"))) {
+      document.getElementById("replace").value = replacing;
+      event.detail.issueRequest(true);
+    }
+  }
+
+  /* A new run panel: its status line gets focus (and so comes into view), and is announced politely. */
+  function focusNewRun(event) {
+    if (!event.detail.target || event.detail.target.id !== "live") return;
+    const status = document.querySelector("#live #status");
+    if (status) status.focus();
   }
 
   function setUp() {
@@ -60,6 +126,13 @@
     }
     followImpl();
     if (document.getElementById("notices")) syncUrl(form); // drop the invalid values from the address
+
+    form.querySelectorAll("[data-check-number]").forEach((input) => {
+      input.addEventListener("change", () => showProblem(input));
+      input.addEventListener("blur", () => showProblem(input));
+    });
+    document.body.addEventListener("htmx:confirm", beforeStart);
+    document.body.addEventListener("htmx:afterSwap", focusNewRun);
 
     form.addEventListener("input", () => { followImpl(); syncUrl(form); });
     form.addEventListener("change", () => { followImpl(); syncUrl(form); });

@@ -123,7 +123,8 @@ def test_setting_problems_read_in_both_languages(server):
     assert [localized_problem(Visitor("en"), p) for p in problems] == list(problems)
     assert all(p.code for p in problems)
     zh = httpx.get(server.base + "/play/linreg", params={"lr": "-1", "epochs": "500", "lang": "zh"}).text
-    assert "lr:应在 0(不含) 到 1000 之间(现在是 &#39;-1&#39;)" in zh and "epochs:应在 1 到 200 之间" in zh
+    assert "学习率:应在 0(不含) 到 1000 之间(现在是 &#39;-1&#39;)" in zh  # the field as the page labels it
+    assert "迭代周期数:应在 1 到 200 之间" in zh
 
 
 def test_a_rule_across_settings_and_a_raced_values_problem_read_in_both_languages(server):

@@ -127,7 +127,7 @@ def test_the_playground_form_refuses_nan_and_infinities_in_both_languages(client
     english = client.post("/play/linreg/runs?lang=en", data=form)
     assert english.status_code == 422 and "lr: must be a finite number, not NaN or infinity" in english.text
     chinese = client.post("/play/linreg/runs?lang=zh", data=form)
-    assert chinese.status_code == 422 and "lr:必须是有限的数" in chinese.text
+    assert chinese.status_code == 422 and "学习率:必须是有限的数" in chinese.text
 
 
 def test_the_race_form_refuses_nan_as_a_value(client):
