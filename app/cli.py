@@ -43,19 +43,22 @@ def train(
     device: Annotated[str | None, Opt(help="auto, cpu, cuda or mps (default: PLAYGROUND_DEVICE)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print every event as one JSON line")] = False,
 ) -> None:
-    """Train one model and print a row per epoch, like the book."""
+    """Train one model and print a row per epoch, like the book. Options left out take the defaults of
+    the model on that dataset: the book's on Fashion-MNIST, small batches and more epochs on the small
+    sets."""
     given = {key: value for key, value in locals().items() if key not in {"as_json", "device"}}
     chosen = {key: value for key, value in given.items() if value is not None and value is not False}
-    from app.training.specs import SpecError, parse_spec  # torch loads only for commands that need it
+    from app.training.data import auto_dataset  # torch loads only for commands that need it
+    from app.training.specs import SpecError, parse_spec
     from app.training.trainer import train as run_training
 
-    try:
-        spec = parse_spec(chosen)
+    settings = get_settings()
+    try:  # options left out take the (model, dataset) pair's defaults; "auto" is named first
+        spec = parse_spec(chosen, auto_dataset=auto_dataset(settings.data_dir))
     except SpecError as error:
         for problem in error.problems:
             errors.print(f"[red]error:[/red] {problem}")
         raise typer.Exit(2) from None
-    settings = get_settings()
     events = run_training(
         spec,
         data_dir=settings.data_dir,

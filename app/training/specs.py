@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from .defaults import defaults_for
+
 ClassificationDataset = Literal["auto", "fashion-mnist", "digits", "blobs", "spiral", "circles", "xor"]
 Activation = Literal["relu", "sigmoid", "tanh", "leaky_relu"]
 Impl = Literal["scratch", "concise"]
@@ -27,6 +29,21 @@ class BaseSpec(BaseModel):
     insights: bool = Field(
         True, description="compute the see-inside views: loss landscape, layer health, confusion matrix"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def take_the_pairs_defaults(cls, data):
+        """Each field the caller left out takes its (model, dataset) pair's default (defaults.py); what
+        the caller gave is never changed. Fields outside the table keep the field defaults below."""
+        if not isinstance(data, dict):
+            return data
+        model, dataset = (cls.field_default(name) for name in ("model", "dataset"))
+        return defaults_for(model, data.get("dataset", dataset)) | data
+
+    @classmethod
+    def field_default(cls, name: str):
+        field = cls.model_fields.get(name)
+        return field.default if field else None
 
 
 class LinRegSpec(BaseSpec):
@@ -57,7 +74,11 @@ NOT_FINITE = "{field}: must be a finite number, not NaN or infinity (got {got})"
 
 
 class ClassifierSpec(BaseSpec):
-    dataset: ClassificationDataset = Field("auto", description="auto: Fashion-MNIST if on disk, else digits")
+    dataset: ClassificationDataset = Field(
+        "auto",
+        description="auto: Fashion-MNIST if on disk, else digits; settings left out take this dataset's "
+        "defaults (small batches and more epochs on digits and the 2-D sets)",
+    )
     n_examples: int = Field(600, ge=30, le=100_000, description="points generated for the 2-D sets")
     noise: float = Field(0.2, ge=0, le=2, description="noise of the 2-D sets")
     naive_softmax: bool = Field(False, description="pitfall: exp() without subtracting the max first")
@@ -108,15 +129,35 @@ class SpecError(ValueError):
         self.problems = problems
 
 
-def parse_spec(data: dict, *, strict: bool = False) -> RunSpec:
+AUTO_CHOICES = ("fashion-mnist", "digits")  # what "auto" may stand for (data.auto_dataset decides)
+
+
+def parse_spec(data: dict, *, strict: bool = False, auto_dataset: str | None = None) -> RunSpec:
     """Validate raw input (JSON, CLI options, form strings) into a spec, or raise SpecError with readable
     lines. `strict` is for JSON: numbers must be numbers there (no true, no "0.1"), whole numbers whole.
-    Forms send strings, so they parse without it; NaN and infinities are refused either way."""
+    Forms send strings, so they parse without it; NaN and infinities are refused either way.
+
+    Fields left out take the (model, dataset) pair's defaults (defaults.py). `auto_dataset`, the dataset
+    "auto" stands for on the caller's machine ("fashion-mnist" or "digits": data.auto_dataset(data_dir)),
+    replaces a classifier's missing or "auto" dataset before that, so the spec names the dataset it
+    trains and takes that dataset's defaults. Without it "auto" stays, with the book's defaults."""
+    if auto_dataset is not None:
+        data = with_concrete_dataset(data, auto_dataset)
     try:
         return _run_spec_adapter.validate_python(data, strict=strict)
     except ValidationError as error:
         spec_class = spec_class_named(data.get("model")) if isinstance(data, dict) else None
         raise SpecError([explain(e, spec_class) for e in error.errors()]) from None
+
+
+def with_concrete_dataset(data, auto_dataset: str):
+    """`data` with its missing or "auto" dataset replaced by `auto_dataset`, for the classifiers."""
+    if auto_dataset not in AUTO_CHOICES:
+        raise ValueError(f"auto_dataset: one of {', '.join(AUTO_CHOICES)}, not {excerpt(auto_dataset)}")
+    is_classifier = isinstance(data, dict) and data.get("model") in ("softmax", "mlp")
+    if is_classifier and data.get("dataset", "auto") == "auto":
+        return data | {"dataset": auto_dataset}
+    return data
 
 
 def spec_class_named(model) -> type[BaseSpec] | None:

@@ -11,7 +11,14 @@ from .synthetic import synthetic_linear
 from .toy2d import MAKERS as TOY2D_MAKERS
 from .toy2d import toy2d
 
-__all__ = ["Dataset", "DatasetUnavailable", "load_dataset", "resolve_dataset_name", "DATASETS"]
+__all__ = [
+    "Dataset",
+    "DatasetUnavailable",
+    "auto_dataset",
+    "load_dataset",
+    "resolve_dataset_name",
+    "DATASETS",
+]
 
 DATASETS = {
     "synthetic-linear": "the book's y = Xw + b + noise (regression)",
@@ -24,11 +31,15 @@ DATASETS = {
 }
 
 
-def resolve_dataset_name(spec: RunSpec, data_dir: Path) -> str:
-    """'auto' means Fashion-MNIST when its files are on disk, else the offline digits."""
-    if spec.dataset != "auto":
-        return spec.dataset
+def auto_dataset(data_dir: str | Path) -> str:
+    """What 'auto' stands for here: Fashion-MNIST when its files are on disk, else the offline digits.
+    Pass it to parse_spec(auto_dataset=...) so a spec names the dataset it trains, with its defaults."""
     return "fashion-mnist" if fashion_mnist.is_on_disk(data_dir) else "digits"
+
+
+def resolve_dataset_name(spec: RunSpec, data_dir: Path) -> str:
+    """The spec's dataset, with 'auto' resolved by auto_dataset (a spec parsed without auto_dataset)."""
+    return auto_dataset(data_dir) if spec.dataset == "auto" else spec.dataset
 
 
 def load_dataset(
