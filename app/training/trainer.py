@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .data import Dataset, load_dataset
+from .data.download import DownloadError
 from .device import pick_device
 from .events import Epoch, Event, Finished, Snapshot, Started, Step
 from .insights import Landscape, LayerProbe, confusion_matrix
@@ -145,6 +146,10 @@ def train(
     """Run `spec` to the end, yielding events; the last one is always `finished`."""
     try:
         yield from _train(spec, data_dir, pick_device(device), should_stop, on_download_progress)
+    except DownloadError as error:  # coded, so the page says it in the visitor's language
+        yield Finished(
+            status="failed", message=str(error), code=f"download_{error.code}", params=error.values
+        )
     except Exception as error:  # the run ends `failed`; the caller's process lives on
         yield Finished(status="failed", message=f"{type(error).__name__}: {error}")
 

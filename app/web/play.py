@@ -1,15 +1,14 @@
 """The playground pages: home, one page per model, starting a run from the form, and a run's status and
 Cancel as the live panel asks for them."""
 
-from typing import get_args
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
 
 from app.runs.service import FINISHED, Refused
-from app.training.specs import ClassificationDataset, SpecError, parse_spec
+from app.training.specs import SpecError, parse_spec
 
+from .datasets import dataset_choices
 from .forms import (
     ACTIVATIONS,
     MODELS,
@@ -58,7 +57,7 @@ async def playground(request: Request, model_key: str):
         controls=controls,
         notices=localized(request, notices),
         pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
-        datasets=[(d, tr(request, f"dataset.{d}")) for d in get_args(ClassificationDataset)],
+        datasets=dataset_choices(request),
         true_w_choices={value: tr(request, f"truew.{value}") for value in TRUE_W},
         activations=ACTIVATIONS,
     )

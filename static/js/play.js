@@ -133,6 +133,14 @@
     });
     document.body.addEventListener("htmx:confirm", beforeStart);
     document.body.addEventListener("htmx:afterSwap", focusNewRun);
+    // Fashion-MNIST downloaded from this page: its menu entry can be chosen now
+    document.body.addEventListener("fashion-mnist-ready", () => {
+      form.querySelectorAll("option[data-missing]").forEach((option) => {
+        option.disabled = false;
+        option.textContent = option.dataset.label;
+        option.removeAttribute("data-missing");
+      });
+    });
 
     form.addEventListener("input", () => { followImpl(); syncUrl(form); });
     form.addEventListener("change", () => { followImpl(); syncUrl(form); });
