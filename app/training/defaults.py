@@ -38,3 +38,10 @@ def defaults_for(model, dataset) -> dict:
     if dataset == "auto":
         dataset = BOOK
     return dict(DEFAULTS.get((model, dataset), {}))
+
+
+def auto_dataset_name(fashion_mnist_on_disk: bool) -> str:
+    """What the dataset "auto" stands for: Fashion-MNIST when its files are on disk, else the offline
+    digits. data.auto_dataset(data_dir) looks at the disk; the web process, which never imports torch
+    (and so not app.training.data), passes its own look at the same four files."""
+    return "fashion-mnist" if fashion_mnist_on_disk else "digits"

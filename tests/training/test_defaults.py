@@ -13,7 +13,7 @@ from app.settings import get_settings
 from app.training.budget import cost
 from app.training.data import auto_dataset, fashion_mnist
 from app.training.data.idx import write_idx
-from app.training.defaults import DEFAULTS, defaults_for
+from app.training.defaults import DEFAULTS, auto_dataset_name, defaults_for
 from app.training.specs import SPEC_CLASSES, parse_spec
 
 from .helpers import last_epoch, run
@@ -78,6 +78,7 @@ def test_auto_dataset_is_fashion_mnist_only_when_its_files_are_on_disk(tmp_path)
     assert auto_dataset(tmp_path) == "digits"
     write_fashion_like_files(tmp_path, n_train=20, n_test=10)
     assert auto_dataset(tmp_path) == "fashion-mnist"
+    assert [auto_dataset_name(on_disk) for on_disk in (True, False)] == ["fashion-mnist", "digits"]
 
 
 @pytest.mark.parametrize("strict", [False, True])

@@ -1,5 +1,7 @@
 """Each lesson preset, trained for real, shows its lesson; a mistake's contrast run shows the right way."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,11 @@ def test_every_lesson_has_a_title_and_a_statement_in_both_languages():
     assert set(catalog) == expected
     for texts in catalog.values():
         assert set(texts) == {"en", "zh"} and all(text.strip() for text in texts.values())
+
+
+def test_the_web_can_read_lessons_and_defaults_without_torch():
+    code = (
+        "import sys, app.training.lessons, app.training.defaults, app.training.specs; "
+        "sys.exit('torch' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0

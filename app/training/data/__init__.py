@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from pathlib import Path
 
+from ..defaults import auto_dataset_name
 from ..specs import LinRegSpec, RunSpec
 from . import fashion_mnist
 from .dataset import Dataset, DatasetUnavailable
@@ -34,7 +35,7 @@ DATASETS = {
 def auto_dataset(data_dir: str | Path) -> str:
     """What 'auto' stands for here: Fashion-MNIST when its files are on disk, else the offline digits.
     Pass it to parse_spec(auto_dataset=...) so a spec names the dataset it trains, with its defaults."""
-    return "fashion-mnist" if fashion_mnist.is_on_disk(data_dir) else "digits"
+    return auto_dataset_name(fashion_mnist.is_on_disk(data_dir))
 
 
 def resolve_dataset_name(spec: RunSpec, data_dir: Path) -> str:
