@@ -69,6 +69,17 @@ CROSS_FIELD_RULES = {
     "naive_needs_scratch": "naive_softmax: only the scratch implementation writes softmax by hand; "
     "nn.CrossEntropyLoss is always stable, so choose impl scratch for this pitfall",
 }
+# A value of the wrong kind, by pydantic's error type: (catalog code, the English the catalog repeats).
+# The playground form checks the same rules in the browser and says the same sentences.
+KIND_RULES = {
+    "int_parsing": ("whole_number", "must be a whole number"),
+    "int_from_float": ("whole_number", "must be a whole number"),
+    "int_type": ("whole_number", "must be a whole number"),
+    "float_parsing": ("number", "must be a number, such as 0.1 or 1e-3"),
+    "float_type": ("number", "must be a number, such as 0.1 or 1e-3"),
+    "bool_parsing": ("on_off", "must be true or false"),
+    "bool_type": ("on_off", "must be true or false"),
+}
 # NaN or an infinity for a number (catalog: problem.not_finite)
 NOT_FINITE = "{field}: must be a finite number, not NaN or infinity (got {got})"
 
@@ -244,6 +255,13 @@ def explain(error: dict, spec_class: type[BaseModel] | None) -> Problem:
         return Problem(text, next((code for code, rule in CROSS_FIELD_RULES.items() if rule == text), ""))
     if error["type"] == "extra_forbidden":
         return Problem(f"{location}: is not a setting of this model", "not_a_setting", field=location)
+    if error["type"] in KIND_RULES and location:
+        code, text = KIND_RULES[error["type"]]
+        return Problem(f"{location}: {text} (got {got})", code, field=location, got=got)
+    if error["type"] == "literal_error" and location:
+        choices = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+        text = f"{location}: must be one of {choices} (got {got})"
+        return Problem(text, "choice", field=location, choices=choices, got=got)
     message = error["msg"]
     if bounds:
         message += f"; allowed range: {bounds}"

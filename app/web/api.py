@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse
 from app.runs.service import Refused, RunService, RunState, events_of
 from app.training.specs import SpecError, parse_spec
 
+from .datasets import auto_dataset
 from .errors import ERROR_RESPONSES
 from .identity import is_admin, may_change, visitor_of
 from .refusals import refusal_error, say
@@ -44,7 +45,7 @@ def owned(request: Request, run_id: str) -> RunState:
 async def submit(request: Request, raw_spec: dict) -> RunState:
     """Validate and queue for the caller; the errors carry messages meant for the learner."""
     try:
-        spec = parse_spec(raw_spec, strict=True)
+        spec = parse_spec(raw_spec, strict=True, auto_dataset=auto_dataset(request))
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:

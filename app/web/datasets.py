@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.settings import Settings
+from app.training.defaults import auto_dataset_name
 from app.training.specs import ClassificationDataset
 
 from .i18n import language, messages
@@ -65,6 +66,12 @@ def fashion_mnist_on_disk(settings: Settings) -> bool:
     """All four files present (the download verified each one's MD5 before giving it its name)."""
     folder = fashion_mnist_folder(settings)
     return all((folder / name).is_file() for name in FASHION_MNIST_FILES)
+
+
+def auto_dataset(request: Request) -> str:
+    """What the dataset "auto" trains on this server (Fashion-MNIST on disk, else digits): specs parsed
+    here name it, so they take that pair's defaults and the stored run says what it trained on."""
+    return auto_dataset_name(fashion_mnist_on_disk(request.app.state.settings))
 
 
 def dataset_choices(request: Request) -> list[dict]:

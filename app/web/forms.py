@@ -99,8 +99,9 @@ def plain_number(value) -> str:
     return f"{value:g}"
 
 
-def spec_from_query(model: Model, query) -> tuple[BaseModel, list[str]]:
-    """The settings a link asks for; each invalid one falls back to its default with a notice."""
+def spec_from_query(model: Model, query, auto_dataset: str) -> tuple[BaseModel, list[str]]:
+    """The settings a link asks for; each invalid one falls back to its default with a notice. The
+    dataset "auto" (or none) becomes `auto_dataset`, whose defaults the settings left out take."""
     raw, notices = raw_spec(model, query)
     kept = {"model": model.key}
     for name, value in raw.items():
@@ -110,14 +111,14 @@ def spec_from_query(model: Model, query) -> tuple[BaseModel, list[str]]:
         except SpecError as error:
             notices.extend(error.problems)
     try:
-        return parse_spec(kept), notices
+        return parse_spec(kept, auto_dataset=auto_dataset), notices
     except SpecError as error:  # a rule across settings (naive_softmax needs scratch)
         notices.extend(error.problems)
         kept.pop("naive_softmax", None)
         try:
-            return parse_spec(kept), notices
+            return parse_spec(kept, auto_dataset=auto_dataset), notices
         except SpecError:
-            return parse_spec({"model": model.key}), notices
+            return parse_spec({"model": model.key}, auto_dataset=auto_dataset), notices
 
 
 def field_bounds(spec_class: type[BaseModel], name: str) -> dict:

@@ -1,14 +1,18 @@
 """The playground pages: home, one page per model, starting a run from the form, and a run's status and
 Cancel as the live panel asks for them."""
 
+from typing import get_args
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
 
 from app.runs.service import FINISHED, Refused
-from app.training.specs import SpecError, parse_spec
+from app.training.defaults import defaults_for
+from app.training.lessons import LESSONS
+from app.training.specs import ClassificationDataset, SpecError, parse_spec
 
-from .datasets import dataset_choices
+from .datasets import auto_dataset, dataset_choices
 from .forms import (
     ACTIVATIONS,
     MODELS,
@@ -16,6 +20,7 @@ from .forms import (
     TRUE_W,
     controls_of,
     localized_help,
+    play_query,
     raw_spec,
     spec_from_query,
 )
@@ -45,7 +50,7 @@ async def playground(request: Request, model_key: str):
     model = MODELS.get(model_key)
     if model is None:
         return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
-    spec, notices = spec_from_query(model, request.query_params)
+    spec, notices = spec_from_query(model, request.query_params, auto_dataset(request))
     controls = localized_help(request, controls_of(model, spec))
     for name, control in controls.items():
         if "step" in control:  # a number field
@@ -55,6 +60,9 @@ async def playground(request: Request, model_key: str):
         "play.html",
         model=model,
         controls=controls,
+        pair_defaults=pair_defaults(request, model),
+        lessons=lesson_links(request),
+        lesson=lesson_shown(request),
         notices=localized(request, notices),
         pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
         datasets=dataset_choices(request),
@@ -71,7 +79,7 @@ async def start_run(request: Request, model_key: str):
     form = await request.form()
     raw, problems = raw_spec(model, form)
     try:
-        spec = parse_spec(raw)
+        spec = parse_spec(raw, auto_dataset=auto_dataset(request))
     except SpecError as error:
         problems += error.problems
     if problems:
@@ -110,3 +118,41 @@ async def cancel_run(request: Request, run_id: str):
         service.cancel(run_id)  # a queued run ends at once; a running one stops between two steps
     label = tr(request, "cancel.cancelling" if run.status not in FINISHED else "cancel.finished")
     return HTMLResponse(f'<button type="button" id="cancel" class="danger" disabled>{label}</button>')
+
+
+def pair_defaults(request: Request, model) -> dict:
+    """For the form's script: each dataset's defaults for this model, and the labels of the controls
+    they set, so that choosing another dataset moves the controls the visitor has not touched."""
+    if "dataset" not in model.controls:
+        return {}
+    auto = auto_dataset(request)
+    defaults = {
+        name: defaults_for(model.key, auto if name == "auto" else name)
+        for name in get_args(ClassificationDataset)
+    }
+    names = {name for values in defaults.values() for name in values}
+    return {"defaults": defaults, "labels": {name: tr(request, f"play.{name}") for name in names}}
+
+
+def lesson_links(request: Request) -> list[dict]:
+    """Every lesson preset as a link that opens its playground set up to show it."""
+    return [
+        {
+            "key": lesson.key,
+            "title": tr(request, f"lesson.{lesson.key}.title"),
+            "shows": tr(request, f"lesson.{lesson.key}.shows"),
+            "href": f"/play/{lesson.model}?{play_query(lesson.spec)}&lesson={lesson.key}",
+        }
+        for lesson in LESSONS.values()
+    ]
+
+
+def lesson_shown(request: Request) -> dict | None:
+    """The lesson the page was opened for (?lesson=), its title and what it shows; else None."""
+    lesson = LESSONS.get(request.query_params.get("lesson", ""))
+    if lesson is None:
+        return None
+    return {
+        "title": tr(request, f"lesson.{lesson.key}.title"),
+        "shows": tr(request, f"lesson.{lesson.key}.shows"),
+    }

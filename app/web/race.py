@@ -21,6 +21,7 @@ from app.runs.service import Refused, RunState, new_id
 from app.training.specs import Problem, SpecError, parse_spec, shorten
 
 from .api import event_stream
+from .datasets import auto_dataset
 from .errors import ERROR_RESPONSES
 from .forms import MODELS, raw_spec
 from .identity import is_admin, visitor_of
@@ -104,14 +105,15 @@ class RaceRequest(BaseModel):
     values: list[RaceValue] = Field(min_length=2, max_length=4, description="2 to 4 values for it")
 
 
-def plan(race: RaceRequest, *, strict: bool = False) -> list[dict]:
+def plan(race: RaceRequest, *, strict: bool = False, auto_dataset: str | None = None) -> list[dict]:
     """One validated spec per value; SpecError names what does not fit: the base's own settings once,
     then each value. `strict` as in parse_spec: JSON's numbers stay numbers, a form's strings parse."""
-    parse_spec(without(race.base, race.vary), strict=strict)
+    parse_spec(without(race.base, race.vary), strict=strict, auto_dataset=auto_dataset)
     specs, problems = [], []
     for value in race.values:
         try:
-            specs.append(parse_spec(race.base | {race.vary: value}, strict=strict).model_dump())
+            spec = parse_spec(race.base | {race.vary: value}, strict=strict, auto_dataset=auto_dataset)
+            specs.append(spec.model_dump())
         except SpecError as error:
             problems += [value_problem(race.vary, value, problem) for problem in error.problems]
     if problems:
@@ -187,7 +189,7 @@ def lane_positions(last_event_id: str | None, count: int) -> list[int]:
 async def create_race(request: Request, race: RaceRequest) -> dict:
     """Start 2 to 4 runs that differ only in `vary` (same seed), to watch them side by side."""
     try:
-        specs = plan(race, strict=True)
+        specs = plan(race, strict=True, auto_dataset=auto_dataset(request))
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     try:
@@ -232,7 +234,8 @@ async def start_race_from_form(request: Request, model_key: str):
     elif not 2 <= len(values) <= 4:
         problems.append(tr(request, "race.bad_count", n=len(values)))
     try:
-        specs = [] if problems else plan(RaceRequest(base=base, vary=vary, values=values))
+        race = None if problems else RaceRequest(base=base, vary=vary, values=values)
+        specs = [] if race is None else plan(race, auto_dataset=auto_dataset(request))
         if not problems:
             cancel_replaced(request, form)
         race_id = None if problems else await start(request, specs, vary)

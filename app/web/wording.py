@@ -132,6 +132,7 @@ def localized_problem(request: Request, problem: str) -> str:
     code, params = getattr(problem, "code", ""), dict(getattr(problem, "params", {}))
     if code == "race_value":  # one raced value's own problem, itself translated
         params["problem"] = localized_problem(request, params.pop("inner"))
+        params["name"] = field_label(request, params["name"])
     if code == "range":
         for side, endless in (("low", "-inf"), ("high", "inf")):
             value = endless if params[side] is None else plain_number(params[side])

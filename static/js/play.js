@@ -99,6 +99,53 @@
     if (status) status.focus();
   }
 
+  /* Choosing another dataset moves the controls you have not touched to that pair's defaults, and says
+     which; a control counts as touched once you change it, or when the link set it to something else
+     than the defaults of the dataset the page opened with. */
+  function followDataset(form) {
+    const source = document.getElementById("pair-defaults");
+    const pairs = source ? JSON.parse(source.textContent) : {};
+    const select = document.getElementById("f-dataset");
+    if (!select || !pairs.defaults) return;
+    const touched = new Set();
+    const opened = pairs.defaults[select.value] || {};
+    new URLSearchParams(location.search).forEach((value, name) => {
+      if (name in opened && Number(value) !== opened[name]) touched.add(name);
+    });
+    form.addEventListener("input", (event) => {
+      const name = event.target.id === "lr-slider" ? "lr" : event.target.name;
+      if (name && name !== "dataset") touched.add(name);
+    });
+    const note = document.getElementById("defaults-note");
+    select.addEventListener("change", () => {
+      const moved = [];
+      Object.entries(pairs.defaults[select.value] || {}).forEach(([name, value]) => {
+        if (touched.has(name)) return;
+        if (setControl(name, value)) moved.push(pairs.labels[name] || name);
+      });
+      note.hidden = moved.length === 0;
+      note.textContent = moved.length ? window.pg.tr("defaults_moved")
+        .replace("{names}", moved.join(", ")).replace("{dataset}", select.selectedOptions[0].value) : "";
+      syncUrl(form);
+    });
+  }
+
+  /* Sets one control of the form; true when its value changed. */
+  function setControl(name, value) {
+    if (name === "lr") {
+      const lr = document.getElementById("lr");
+      if (Number(lr.value) === value) return false;
+      lr.value = String(value);
+      document.getElementById("lr-value").textContent = String(value);
+      document.getElementById("lr-slider").value = String(Math.log10(value));
+      return true;
+    }
+    const input = document.getElementById("f-" + name);
+    if (!input || Number(input.value) === value) return false;
+    input.value = String(value);
+    return true;
+  }
+
   function setUp() {
     const form = document.getElementById("settings");
     if (!form) return;
@@ -131,6 +178,7 @@
       input.addEventListener("change", () => showProblem(input));
       input.addEventListener("blur", () => showProblem(input));
     });
+    followDataset(form);
     document.body.addEventListener("htmx:confirm", beforeStart);
     document.body.addEventListener("htmx:afterSwap", focusNewRun);
     // Fashion-MNIST downloaded from this page: its menu entry can be chosen now
