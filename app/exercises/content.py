@@ -34,6 +34,8 @@ Slug = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)
 
 
 class Text(BaseModel):
+    """One text in both languages; `code` between backticks is shown as code, \\( math \\) by KaTeX."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     zh: str = Field(min_length=1)
@@ -43,6 +45,8 @@ class Text(BaseModel):
     def not_blank(self):
         if not self.zh.strip() or not self.en.strip():
             raise ValueError("zh and en must both hold text")
+        if self.zh.count("`") % 2 or self.en.count("`") % 2:
+            raise ValueError("code is marked with a pair of backticks; one is missing")
         return self
 
 

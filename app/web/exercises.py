@@ -1,13 +1,15 @@
 """The exercise pages: the course's questions as self-checking items, answered through htmx.
 
-Content is data (app/exercises/sections/*.yaml, Chinese and English); the language comes from
-app/web/i18n.py, and a choice made with ?lang= is remembered in a cookie.
+Content is data (app/exercises/sections/*.yaml, Chinese and English, code marked with backticks); the
+language comes from app/web/i18n.py, and a choice made with ?lang= is remembered in a cookie.
 Progress and score live in the browser (static/js/exercises.js).
 """
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
+import markupsafe
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
@@ -37,8 +39,18 @@ DEMO_FIELDS = {
 }
 
 
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def rich(text: str) -> markupsafe.Markup:
+    """Content text as HTML: escaped, with `code` between backticks set as <code> (KaTeX, which typesets
+    \\( math \\) in the browser, leaves code alone)."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(CODE_SPAN.sub(lambda match: f"<code>{match.group(1)}</code>", escaped))
+
+
 def render(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    context = {"lang": language(request), **context}
+    context = {"lang": language(request), "rich": rich, **context}
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

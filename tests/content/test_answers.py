@@ -19,14 +19,19 @@ def item(item_id):
     return find_item(item_id)[1]
 
 
+def plain(text):
+    """The text as read, without the backticks that mark code."""
+    return text.replace("`", "")
+
+
 def key_text(item_id):
     """The English text of the choice the answer key points to."""
     it = item(item_id)
-    return next(choice.text.en for choice in it.choices if choice.id == it.answer)
+    return next(plain(choice.text.en) for choice in it.choices if choice.id == it.answer)
 
 
 def choices_en(item_id):
-    return {choice.id: choice.text.en for choice in item(item_id).choices}
+    return {choice.id: plain(choice.text.en) for choice in item(item_id).choices}
 
 
 def number_key(item_id, computed):
@@ -303,7 +308,7 @@ def test_myth_scaling_changes_softmax():
     assert not torch.allclose(small, large, atol=0.01)
     assert torch.allclose(torch.softmax(torch.tensor([1.0, 2.0, 3.0]) + 7, 0), small)  # adding is harmless
     assert key_text("myth-weight-scaling").startswith("No")
-    explanation = item("myth-weight-scaling").explanation.en
+    explanation = plain(item("myth-weight-scaling").explanation.en)
     assert "[0.090, 0.245, 0.665]" in explanation and "[0.016, 0.117, 0.867]" in explanation
     number_key("scaled-softmax-top", large.max().item())
 

@@ -13,6 +13,7 @@ from app.exercises.content import load_sections
 from app.main import create_app
 from app.runs.demo_process import DemoProcess
 from app.settings import Settings
+from app.web.exercises import rich
 
 ROW_4096 = " ".join(str(i % 10) for i in range(4096))  # the probe: 1x4096 by 4096x1, a 20 KB POST
 COLUMN_4096 = "; ".join(str(i % 10) for i in range(4096))
@@ -27,8 +28,10 @@ def test_every_section_renders_every_item_in_both_languages(server):
             assert section.title.model_dump()[lang] in page
             for item in section.items:
                 assert f'id="item-{item.id}"' in page
-                question = item.question.model_dump()[lang]
-                assert question.replace('"', "&#34;").replace("'", "&#39;").split("<")[0][:20] in page
+                assert str(rich(item.question.model_dump()[lang])) in page
+                for choice in item.choices:  # code marked with backticks is set as <code>
+                    assert str(rich(choice.text.model_dump()[lang])) in page
+                    assert "`" not in page
 
 
 def test_the_language_follows_accept_language_and_a_remembered_choice(server):
@@ -44,10 +47,10 @@ def test_right_and_wrong_answers(server):
     wrong = next(c.id for c in item.choices if c.id != item.answer)
     right = server.client.post(f"/exercises/check/{item.id}", data={"answer": item.answer})
     assert right.status_code == 200 and 'data-verdict="right"' in right.text
-    assert item.explanation.en.split()[0] in right.text
+    assert str(rich(item.explanation.en)).split()[0] in right.text  # code in <code>, no backticks
     missed = server.client.post(f"/exercises/check/{item.id}", data={"answer": wrong})
     assert 'data-verdict="wrong"' in missed.text
-    assert "<details" in missed.text and item.explanation.en.split()[0] in missed.text  # folded away
+    assert "<details" in missed.text and str(rich(item.explanation.en)).split()[0] in missed.text  # folded
     assert server.client.post(f"/exercises/check/{item.id}", data={"answer": ""}).status_code == 422
     assert server.client.post("/exercises/check/no-such-item", data={"answer": "a"}).status_code == 404
     assert server.client.get("/exercises/cnn").status_code == 404
@@ -166,7 +169,7 @@ def test_the_biggest_allowed_inputs_answer_quickly_and_briefly(server):
     summarized = server.client.post(
         "/exercises/demo/mm_vs_mul", data=biggest["mm_vs_mul"], params={"lang": "en"}
     ).text
-    assert "shape 1024 x 1024, float32" in summarized and "..." in summarized
+    assert "shape 1024 x 1024, <code>float32</code>" in summarized and "..." in summarized
 
 
 def test_a_demo_past_its_time_says_so_and_the_next_demo_works(tmp_path):
@@ -293,14 +296,14 @@ def test_the_activations_demo_folds_its_arrays_and_draws_three_panels(server):
 
 # ---------------------------------------------------------------- one language at a time
 
-# Words a Chinese page may show in Latin letters: code the content names in running text, proper names
-# (libraries, devices, the playground's dataset names) and single letters (variables).
+# Words a Chinese page may show in Latin letters outside code: names (the library, devices, the
+# playground's datasets, the activations and softmax as the book writes them) and the letters that name
+# variables and matrices in the course's text.
 LATIN_ALLOWED = {
-    "backward", "dtype", "grad", "param", "return", "sgd", "lr", "exp", "inf", "NaN", "softmax", "sigmoid",
-    "tanh", "ReLU", "Leaky", "CrossEntropyLoss", "PyTorch", "CPU", "GPU", "MLP", "Fashion-MNIST", "spiral",
-    "digits", "xor", "s²",
+    "PyTorch", "CPU", "GPU", "MLP", "Fashion", "MNIST", "NaN", "inf", "digits", "spiral", "softmax",
+    "sigmoid", "tanh", "ReLU", "A", "B", "W", "X", "b", "c", "d", "k", "n", "o", "q", "w", "x", "y",
 }  # fmt: skip
-CODE_TOKEN = re.compile(r"[A-Za-z_][\w.()\[\]'=*/+-]*")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def main_text(page: str) -> str:
@@ -315,14 +318,8 @@ def main_text(page: str) -> str:
 
 
 def english_words(page: str) -> set[str]:
-    words = set()
-    for token in CODE_TOKEN.findall(main_text(page)):
-        word = token.strip(".()")
-        if re.search(r"[_.()\[\]=*/+'\d]", word):  # code: y_hat, torch.mm(A, B), x.grad, 1e-3
-            continue
-        if len(word) > 1 and word not in LATIN_ALLOWED:
-            words.add(word)
-    return words
+    text = re.sub(r"\d[\w.]*", " ", main_text(page))  # numbers: 2x5, 1e-3
+    return {word for word in LATIN_WORD.findall(text) if word not in LATIN_ALLOWED}
 
 
 def every_exercise_view(server, lang):
