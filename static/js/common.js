@@ -52,6 +52,15 @@
     return mantissa === 1 ? power : mantissa + "×" + power;
   }
 
+  /* A value as a chart shows it: like fmt, but 1.2×10⁻⁵ where fmt would write 1.2e-5. */
+  function sci(v, digits) {
+    const text = fmt(v, digits);
+    const parts = text.split("e");
+    if (parts.length !== 2) return text;
+    const power = "10" + String(Number(parts[1])).split("").map((c) => SUPERSCRIPT[c]).join("");
+    return parts[0] === "1" ? power : parts[0] + "×" + power;
+  }
+
   function isPowerOfTen(v) {
     const e = Math.log10(v);
     return Math.abs(e - Math.round(e)) < 1e-9;
@@ -137,7 +146,7 @@
   /* How a y value reads: "percent" (0.25 -> 25%) or a plain number. */
   function yFormatter(kind) {
     if (kind === "percent") return (v) => (v === null || v === undefined ? "–" : String(Math.round(v * 1000) / 10) + "%");
-    return (v) => fmt(v, 4);
+    return (v) => sci(v, 4);
   }
 
   /* A line chart in `box`, numeric axes with their labels.
@@ -164,7 +173,7 @@
     const yAxis = {
       label: spec.yLabel, labelSize: 24, font: FONT, labelFont: LABEL_FONT, space: MIN_GAP_Y, size: axisSize,
       grid: { stroke: GRID, width: 1 },
-      values: (u, splits) => remember(1, splits, splits.map((v) => (v === null || v === undefined ? "" : spec.y === "percent" ? yValue(v) : fmt(v, 3)))),
+      values: (u, splits) => remember(1, splits, splits.map((v) => (v === null || v === undefined ? "" : spec.y === "percent" ? yValue(v) : sci(v, 3)))),
     };
     if (spec.logY) {
       yAxis.splits = logSplits;
@@ -264,6 +273,6 @@
 
   window.pg = {
     tr: tr, fixed: fixed, PALETTE: PALETTE, fmt: fmt, pct: pct, lineChart: lineChart, positive: positive,
-    niceTicks: niceTicks, prepareCanvas: prepareCanvas, className: className, logNumber: logNumber,
+    niceTicks: niceTicks, prepareCanvas: prepareCanvas, className: className, logNumber: logNumber, sci: sci,
   };
 })();

@@ -39,9 +39,9 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
     return r >= 10 ? String(Math.round(r)) : r.toFixed(1);
   }
 
-  /* Colour-bar labels: 4200 rather than 4.2e+3, 0.0014 as it is. */
+  /* Colour-bar labels: 4200 rather than 4.2e+3, 0.0014 as it is, 3.1×10⁻⁷ rather than 3.1e-7. */
   function lossLabel(v) {
-    return v >= 100 && v < 1e6 ? String(Math.round(v)) : window.pg.fmt(v, 2);
+    return v >= 100 && v < 1e6 ? String(Math.round(v)) : window.pg.sci(v, 2);
   }
 
   // --- the loss landscape: a banded log-colour map, contour lines by marching squares ------------------
@@ -285,12 +285,12 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       ctx.textAlign = "center";
       niceTicks(x0, x1, 5).forEach((v) => {
         ctx.beginPath(); ctx.moveTo(sx(v), m.t + side); ctx.lineTo(sx(v), m.t + side + 5); ctx.stroke();
-        ctx.fillText(window.pg.fmt(v, 3), sx(v), m.t + side + 18);
+        ctx.fillText(window.pg.sci(v, 3), sx(v), m.t + side + 18);
       });
       ctx.textAlign = "right";
       niceTicks(y0, y1, 5).forEach((v) => {
         ctx.beginPath(); ctx.moveTo(m.l - 5, sy(v)); ctx.lineTo(m.l, sy(v)); ctx.stroke();
-        ctx.fillText(window.pg.fmt(v, 3), m.l - 8, sy(v) + 4);
+        ctx.fillText(window.pg.sci(v, 3), m.l - 8, sy(v) + 4);
       });
       ctx.font = "bold 14px system-ui, sans-serif";
       ctx.textAlign = "center";

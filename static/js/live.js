@@ -334,12 +334,12 @@ and the confusion matrix ("confusion" snapshots).
       ctx.textAlign = "center";
       niceTicks(xmin, xmax, 6).forEach((t) => {
         ctx.beginPath(); ctx.moveTo(sx(t), m.t); ctx.lineTo(sx(t), height - m.b); ctx.stroke();
-        ctx.fillText(window.pg.fmt(t, 3), sx(t), height - m.b + 16);
+        ctx.fillText(window.pg.sci(t, 3), sx(t), height - m.b + 16);
       });
       ctx.textAlign = "right";
       niceTicks(ymin, ymax, 5).forEach((t) => {
         ctx.beginPath(); ctx.moveTo(m.l, sy(t)); ctx.lineTo(width - m.r, sy(t)); ctx.stroke();
-        ctx.fillText(window.pg.fmt(t, 3), m.l - 6, sy(t) + 4);
+        ctx.fillText(window.pg.sci(t, 3), m.l - 6, sy(t) + 4);
       });
       ctx.textAlign = "center";
       ctx.fillText(dims === 1 ? "x" : window.pg.tr("x_first_feature"), (m.l + width - m.r) / 2, height - 8);

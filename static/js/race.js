@@ -34,7 +34,9 @@
       if (lossChart) { lossChart.stopFollowing(); lossChart.destroy(); }
       if (epochChart) { epochChart.stopFollowing(); epochChart.destroy(); }
       lossChart = window.pg.lineChart(document.getElementById("race-chart"), {
-        xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr("training_loss"), logY: logBox.checked,
+        // the loss the lanes minimise: cross-entropy for classifiers (raced on accuracy), squared error for linreg
+        xLabel: window.pg.tr("epoch"), yLabel: window.pg.tr(useAcc ? "axis_cross_entropy" : "axis_squared_loss"),
+        logY: logBox.checked,
         series: series, height: 340, x: "fraction",
       }, joined(lanes.map((lane) => table(lane.steps, logBox.checked))));
       epochChart = window.pg.lineChart(document.getElementById("race-epoch-chart"), {
