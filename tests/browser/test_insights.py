@@ -89,7 +89,7 @@ def test_a_deep_sigmoid_mlp_shows_layer_health_and_the_confusion_matrix(page, se
     assert hook["confusion"] == snapshots(events, "confusion")[-1]["data"]["matrix"]
     caption = f"{started['n_test']} test examples after epoch 2"
     expect(page.locator("#confusion caption")).to_contain_text(caption)
-    expect(page.locator("#confusion-summary")).to_contain_text("taken for")
+    expect(page.locator("#confusion-summary")).to_contain_text("predicted as")
     expect(page.locator("#picture-caption")).to_contain_text("predicted right")
     assert page.locator("#ins-landscape").count() == 0
 

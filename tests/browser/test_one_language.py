@@ -8,6 +8,7 @@ the same in both languages are listed in ALLOWED, each with why.
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ ALLOWED = {
     # the models' and functions' own names, as the book writes them in both languages
     "softmax", "ReLU", "relu", "sigmoid", "tanh", "leaky_relu", "MLP", "SGD", "exp", "log", "max", "sum",
     "argmax", "grad", "zero_grad", "backward", "view", "reshape", "mm", "mul", "matmul", "sgd", "lr", "w",
-    "b", "x", "y", "X", "W", "h", "o", "k", "n", "d", "q", "c", "hi", "lo", "eta", "dtype", "float32",
+    "b", "x", "y", "X", "W", "w1", "w2", "h", "o", "k", "n", "d", "q", "c", "hi", "lo", "eta", "dtype", "float32",
     "float64", "inf", "NaN", "nan", "Size", "shape", "tensor", "CrossEntropyLoss", "Linear", "Flatten",
     "Sequential", "broadcast_bug", "skip_zero_grad", "naive_softmax", "scratch", "concise",
     # Fashion-MNIST's class names are the dataset's own labels
@@ -49,6 +50,7 @@ VISIBLE_TEXT = """() => {
 
 def words_left_in_english(text: str) -> set[str]:
     text = re.sub(r"https?://\S+|/[\w/.{}-]+|\b[0-9a-f]{16,}\b", " ", text)  # addresses and run ids
+    text = re.sub(r"\d+x\d+|\d*\.?\d+e[-+]?\d+", " ", text)  # sizes like 28x28, numbers like 1e-3
     return {word for word in ENGLISH_WORD.findall(text) if word not in ALLOWED}
 
 
@@ -62,18 +64,23 @@ def finished_runs(server):
         {"model": "mlp", "dataset": "digits", "epochs": 1, "hidden_units": 16},
     ]
     ids = [visitor.post("/api/runs", json=spec).json()["id"] for spec in specs]
+    wait_until_finished(visitor, ids)
     race = visitor.post(
         "/api/races", json={"base": {"model": "softmax", "dataset": "xor", "epochs": 1}, "vary": "lr",
                             "values": [0.1, 1]}
     ).json()  # fmt: skip
-    for run_id in ids + [run["id"] for run in race["runs"]]:
-        for _ in range(300):
-            if visitor.get(f"/api/runs/{run_id}").json()["status"] not in ("queued", "running"):
-                break
-            visitor.get("/healthz")
+    wait_until_finished(visitor, [run["id"] for run in race["runs"]])
     cookies = dict(visitor.cookies)
     visitor.close()
     return {"runs": ids, "race": race["id"], "cookies": cookies}
+
+
+def wait_until_finished(visitor: httpx.Client, run_ids: list[str]) -> None:
+    for run_id in run_ids:
+        for _ in range(300):
+            if visitor.get(f"/api/runs/{run_id}").json()["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.2)
 
 
 def walked_paths(runs: dict) -> list[str]:
