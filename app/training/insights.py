@@ -118,25 +118,36 @@ class LayerProbe:
             for H, grad_norm in zip(self.hidden, self.grad_norms, strict=True)
         ]
         values = torch.stack(rows).double().cpu().tolist()  # the one device sync of a probed step
-        layers = [
-            {
-                "layer": number,
-                "grad_norm": float(f"{norm:.4g}"),
-                "saturated": round(sat, 4),
-                "dead": round(dead, 4),
-            }
-            for number, (norm, sat, dead) in enumerate(values, start=1)
-        ]
         self.hidden, self.grad_norms, self.active = [], [], False
-        return layers
+        return health_rows(values)
 
     def shares(self, H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        zero = torch.zeros((), device=H.device)
-        if self.activation == "sigmoid":
-            return ((H < 0.02) | (H > 0.98)).float().mean(), zero
-        if self.activation == "tanh":
-            return (H.abs() > 0.96).float().mean(), zero
-        return zero, (H <= 0).all(dim=0).float().mean()  # relu, leaky_relu: units silent on every example
+        return activation_shares(self.activation, H)
+
+
+def activation_shares(activation: str, H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(saturated, dead) shares of a hidden layer's outputs H, shaped (..., examples, units): one pair
+    per leading index (the cohort trainer passes one layer of many models at once)."""
+    zero = torch.zeros(H.shape[:-2], device=H.device)
+    if activation == "sigmoid":
+        return ((H < 0.02) | (H > 0.98)).float().mean(dim=(-2, -1)), zero
+    if activation == "tanh":
+        return (H.abs() > 0.96).float().mean(dim=(-2, -1)), zero
+    # relu, leaky_relu: units silent on every example
+    return zero, (H <= 0).all(dim=-2).float().mean(dim=-1)
+
+
+def health_rows(values: list[list[float]]) -> list[dict]:
+    """A step event's `layers`: one dict per hidden layer from its (grad_norm, saturated, dead)."""
+    return [
+        {
+            "layer": number,
+            "grad_norm": float(f"{norm:.4g}"),
+            "saturated": round(sat, 4),
+            "dead": round(dead, 4),
+        }
+        for number, (norm, sat, dead) in enumerate(values, start=1)
+    ]
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:

@@ -92,6 +92,18 @@ def step_event_due(step: int, interval: int) -> bool:
     return step % interval == 0 or (step < interval and step & (step - 1) == 0)
 
 
+def step_interval(spec: RunSpec, n_train: int) -> int:
+    """Steps between two step events: about `step_events_per_epoch` of them per epoch."""
+    return max(1, math.ceil(n_train / spec.batch_size) // spec.step_events_per_epoch)
+
+
+def probe_due(step: int, interval: int) -> bool:
+    """Layer health on a step event that is also due at the sparser probe interval (a multiple of
+    `interval`), so the layer health a step event carries is always that step's own."""
+    sparse = interval * math.ceil(PROBE_MIN_INTERVAL / interval)
+    return step_event_due(step, interval) and step_event_due(step, sparse)
+
+
 def diverged(loss: float, initial_loss: float) -> bool:
     """NaN or inf, or so far above where training started that it is running away."""
     return not math.isfinite(loss) or loss > EXPLODED_FACTOR * max(initial_loss, 1.0)
@@ -164,23 +176,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
     except Stopped:
         yield ending("cancelled", "cancelled", 0, step=0)
         return
-    steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
-    yield Started(
-        spec=spec.model_dump(),
-        device=str(device),
-        dataset=data.name,
-        n_train=len(data.X_train),
-        n_test=len(data.X_test),
-        num_inputs=data.num_inputs,
-        num_outputs=data.num_outputs,
-        param_count=count_parameters(model),
-        steps_per_epoch=steps_per_epoch,
-        total_steps=steps_per_epoch * spec.epochs,
-        initial_test_loss=initial_loss,
-        initial_test_acc=initial_acc,
-        class_names=data.class_names,
-        preview=preview(data),
-    )
+    yield started_event(spec, data, device, count_parameters(model), initial_loss, initial_acc)
     first = snapshot(model, data, extent, step=0, epoch=0)
     yield first
     landscape = make_landscape(spec, data)
@@ -231,6 +227,29 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
     yield ending("done", "done", spec.epochs, epochs=spec.epochs)
 
 
+def started_event(
+    spec: RunSpec, data: Dataset, device, param_count: int, initial_loss: float, initial_acc: float | None
+) -> Started:
+    """What the run is about to do, and how the untrained model scores on the test set."""
+    steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
+    return Started(
+        spec=spec.model_dump(),
+        device=str(device),
+        dataset=data.name,
+        n_train=len(data.X_train),
+        n_test=len(data.X_test),
+        num_inputs=data.num_inputs,
+        num_outputs=data.num_outputs,
+        param_count=param_count,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=steps_per_epoch * spec.epochs,
+        initial_test_loss=initial_loss,
+        initial_test_acc=initial_acc,
+        class_names=data.class_names,
+        preview=preview(data),
+    )
+
+
 def make_landscape(spec: RunSpec, data: Dataset) -> Landscape | None:
     """A loss map for linear regression on two features (the book's data), when insights are on."""
     if spec.model != "linreg" or not spec.insights or data.num_inputs != 2:
@@ -251,8 +270,7 @@ class EpochRun:
         self.spec, self.model, self.data, self.extent = spec, model, data, extent
         self.landscape, self.probe = landscape, model.probe
         self.epoch, self.step, self.initial_loss = epoch, step, initial_loss
-        steps_per_epoch = math.ceil(len(data.X_train) / spec.batch_size)
-        self.step_interval = max(1, steps_per_epoch // spec.step_events_per_epoch)
+        self.step_interval = step_interval(spec, len(data.X_train))
         device = data.X_train.device
         self.loss_sum = torch.zeros((), device=device)  # summed over the epoch's examples
         self.correct = torch.zeros((), device=device)
@@ -266,7 +284,7 @@ class EpochRun:
             if should_stop():
                 return ending("cancelled", "cancelled", self.epoch - 1, step=self.step)
             if self.probe:  # look inside the hidden layers on some of the steps that become step events
-                self.probe.active = self.probe_due(self.step + 1)
+                self.probe.active = probe_due(self.step + 1, self.step_interval)
             loss, scores = self.model.train_step(X, y)
             self.step += 1
             self.window_loss += loss * len(X)
@@ -283,12 +301,6 @@ class EpochRun:
                     yield from self.linear_snapshots()
         self.close_window()
         return None
-
-    def probe_due(self, step: int) -> bool:
-        """A step event that is also due at the sparser probe interval, so the layer health a step
-        event carries is always that step's own."""
-        sparse = self.step_interval * math.ceil(PROBE_MIN_INTERVAL / self.step_interval)  # a multiple of it
-        return step_event_due(step, self.step_interval) and step_event_due(step, sparse)
 
     def linear_snapshots(self) -> Iterator[Snapshot]:
         """w and b now; and a wider loss map when the path of w has left the current one."""

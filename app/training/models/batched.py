@@ -1,0 +1,321 @@
+"""K classifiers of one shape as one computation: the model under the cohort trainer (app/training/cohort).
+
+The members see the same minibatch, so
+- the first layer of all K members is one wide layer, X (n x D) @ W (D x K*u): member k's units are the
+  k-th block of u columns (softmax regression is only this layer, its units the classes);
+- every later layer of the MLP is a batched matmul over the members, (K, n, a) @ (K, a, b);
+- learning rate, weight decay and initial std are per-member tensors, and the activation and the
+  pitfall switches (naive_softmax, skip_zero_grad) are each member's own.
+
+A member computes what its single run computes (softmax.py, mlp.py), from scratch or concise, with the
+same functions; only the order of a few floating-point sums differs. The members live in slots, sorted
+so that members with the same activation and the same softmax sit side by side; `members` says which
+member each slot holds, and `keep` drops the slots of members that ended.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..insights import activation_shares, health_rows
+from ..specs import ClassifierSpec
+from .common import column_major
+from .mlp import ACTIVATION_MODULES, ACTIVATIONS
+from .softmax import softmax_cross_entropy
+
+
+def layer_sizes(spec: ClassifierSpec, num_inputs: int, num_outputs: int) -> list[int]:
+    """One member's layer sizes, as its single run builds them."""
+    hidden = [spec.hidden_units] * spec.hidden_layers if spec.model == "mlp" else []
+    return [num_inputs, *hidden, num_outputs]
+
+
+def activation_of(spec: ClassifierSpec) -> str:
+    return spec.activation if spec.model == "mlp" else ""
+
+
+def runs_of(keys: list) -> list[tuple[int, int, object]]:
+    """(start, stop, key) for each stretch of equal neighbours in `keys`."""
+    runs, start = [], 0
+    for position in range(1, len(keys) + 1):
+        if position == len(keys) or keys[position] != keys[start]:
+            runs.append((start, position, keys[start]))
+            start = position
+    return runs
+
+
+class BatchedClassifier:
+    """K softmax regressions, or K MLPs of one shape, from scratch or concise, trained in one step."""
+
+    def __init__(
+        self,
+        specs: list[ClassifierSpec],
+        num_inputs: int,
+        num_outputs: int,
+        generator: torch.Generator,
+        device: torch.device,
+    ):
+        order = sorted(range(len(specs)), key=lambda i: (activation_of(specs[i]), specs[i].naive_softmax))
+        self.members = order  # the caller's index of the member in each slot
+        self.specs = [specs[i] for i in order]
+        self.concise = specs[0].impl == "concise"
+        self.sizes = layer_sizes(specs[0], num_inputs, num_outputs)
+        self.device = device
+        self.layers = self.initial_layers(generator)
+        self.cross_entropy = nn.CrossEntropyLoss(reduction="none")
+        # each activation as its single run applies it: the book's function, or the nn module
+        self.activation = {
+            name: ACTIVATION_MODULES[name]() if self.concise else ACTIVATIONS[name] for name in ACTIVATIONS
+        }
+        self.probe: BatchedProbe | None = None
+        self.settle()
+
+    # -- building ------------------------------------------------------------------------------------
+
+    def initial_layers(self, generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """What init_layers draws for each member: one N(0, 1) draw per layer, as the single run makes
+        it from the shared seed, times each member's init_std (the same float32 product)."""
+        stds = torch.tensor([spec.init_std for spec in self.specs], dtype=torch.float32)
+        K, layers = len(self.specs), []
+        for number, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            Z = torch.randn(n_in, n_out, generator=generator)
+            if number == 0:  # wide: (D, K*u), stored column by column like the single run's W
+                W = column_major((Z.unsqueeze(1) * stds.view(1, K, 1)).reshape(n_in, K * n_out))
+                b = torch.zeros(K * n_out)
+            else:  # batched: (K, a, b)
+                W = Z.unsqueeze(0) * stds.view(K, 1, 1)
+                b = torch.zeros(K, 1, n_out)
+            layers.append((W.to(self.device).requires_grad_(), b.to(self.device).requires_grad_()))
+        return layers
+
+    def settle(self) -> None:
+        """The per-slot settings, as tensors shaped to scale each layer's weights and biases."""
+        specs = self.specs
+        self.activation_runs = runs_of([activation_of(spec) for spec in specs])
+        self.naive_runs = runs_of([spec.naive_softmax for spec in specs])
+        lr = torch.tensor([spec.lr for spec in specs], dtype=torch.float64, device=self.device)
+        decay = torch.tensor([spec.weight_decay for spec in specs], device=self.device)
+        skips = torch.tensor([spec.skip_zero_grad for spec in specs], device=self.device)
+        self.lr = [self.per_unit(lr, layer) for layer in range(len(self.layers))]  # float64
+        self.decay = [self.per_unit(decay, layer) for layer in range(len(self.layers))]
+        self.skip = [self.per_unit(skips, layer) for layer in range(len(self.layers))]
+        self.any_decay, self.skips = any(spec.weight_decay for spec in specs), skips.tolist()
+        self.step_sizes: dict[int, list[torch.Tensor]] = {}
+
+    def per_unit(self, per_slot: torch.Tensor, layer: int) -> torch.Tensor:
+        """A per-slot value shaped to broadcast over one layer's W and b."""
+        if layer == 0:  # wide: slot k owns a block of columns
+            return per_slot.repeat_interleave(self.sizes[1])
+        return per_slot.view(-1, 1, 1)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for layer in self.layers for p in layer]
+
+    def member_parameter_count(self) -> int:
+        """One member's parameters, as count_parameters counts its single run's model."""
+        sizes = self.sizes
+        return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+    # -- computing -----------------------------------------------------------------------------------
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Every member's scores for every example: (n, K, classes)."""
+        n, K = len(X), len(self.specs)
+        (W, b), *later = self.layers
+        Z = self.linear(X.reshape(n, -1), W, b)
+        if not later:
+            return Z.view(n, K, -1)
+        H = self.activate(Z.view(n, K, -1).transpose(0, 1))  # (K, n, units)
+        for W, b in later[:-1]:
+            H = self.activate(self.batched_linear(H, W, b))
+        W, b = later[-1]
+        return self.batched_linear(H, W, b).transpose(0, 1)
+
+    def linear(self, H, W, b):
+        """X @ W + b as the book writes it, or as nn.Linear computes it."""
+        return F.linear(H, W.T, b) if self.concise else H @ W + b
+
+    def batched_linear(self, H, W, b):
+        return torch.baddbmm(b, H, W) if self.concise else torch.bmm(H, W) + b
+
+    def activate(self, Z: torch.Tensor) -> torch.Tensor:
+        """Each member's activation on its slots of Z (K, n, units), with its single run's function."""
+        pieces = [self.activation[name](Z[start:stop]) for start, stop, name in self.activation_runs]
+        H = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        if self.probe:
+            self.probe.saw_hidden(H)
+        return H
+
+    def losses(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each member's loss on each example, (n, K): nn.CrossEntropyLoss, or the book's
+        softmax_cross_entropy (naive or not, per member)."""
+        n, K, classes = scores.shape
+        if self.concise:
+            return self.cross_entropy(scores.reshape(-1, classes), y.repeat_interleave(K)).view(n, K)
+        pieces = [
+            softmax_cross_entropy(
+                scores[:, start:stop].reshape(-1, classes), y.repeat_interleave(stop - start), naive
+            ).view(n, stop - start)
+            for start, stop, naive in self.naive_runs
+        ]
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+
+    def train_step(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One minibatch for every member: returns each member's mean loss (K,) and the scores."""
+        scores = self.forward(X)
+        losses = self.losses(scores, y)
+        if self.concise:  # each member's mean, like nn.CrossEntropyLoss's default reduction
+            losses.mean(dim=0).sum().backward()
+        else:  # summed, as the book's (l + penalty).sum().backward()
+            losses.sum().backward()
+            if self.any_decay:
+                self.add_penalty_gradients(len(X))
+        if self.probe and self.probe.active:
+            self.probe.saw_grads(self.hidden_grad_norms(1 if self.concise else len(X)))
+        self.sgd(len(X))
+        self.zero_grad()
+        return losses.detach().mean(dim=0), scores.detach()
+
+    @torch.no_grad()
+    def add_penalty_gradients(self, batch_size: int) -> None:
+        """Scratch: the gradient of batch_size x weight_decay x sum(W^2) / 2, which the single run's
+        backward() adds to each W.grad (the penalty is added to every example's loss)."""
+        for (W, _), decay in zip(self.layers, self.decay, strict=True):
+            W.grad.add_(W * (decay * batch_size))
+
+    @torch.no_grad()
+    def sgd(self, batch_size: int) -> None:
+        """Scratch: param -= lr / batch_size x grad (common.sgd). Concise: torch.optim.SGD's step,
+        param -= lr x (grad + weight_decay x param), weights decayed and biases not."""
+        for (W, b), step, decay in zip(self.layers, self.step_size(batch_size), self.decay, strict=True):
+            if self.concise and self.any_decay:
+                W.sub_((W.grad + decay * W) * step)
+            else:
+                W.sub_(W.grad * step)
+            b.sub_(b.grad * step)
+
+    def step_size(self, batch_size: int) -> list[torch.Tensor]:
+        """Per layer: lr (concise) or lr / batch_size (scratch), rounded to float32 once."""
+        if batch_size not in self.step_sizes:
+            divisor = 1 if self.concise else batch_size
+            self.step_sizes[batch_size] = [(lr / divisor).float() for lr in self.lr]
+        return self.step_sizes[batch_size]
+
+    def zero_grad(self) -> None:
+        """Clear .grad, except for the members whose pitfall is to let gradients pile up."""
+        if all(self.skips):
+            return
+        for (W, b), skip in zip(self.layers, self.skip, strict=True):
+            for param in (W, b):
+                param.grad = torch.where(skip, param.grad, 0) if any(self.skips) else None
+
+    @torch.no_grad()
+    def hidden_grad_norms(self, batch_size: int) -> list[torch.Tensor]:
+        """Per hidden layer, each member's norm of the gradient of the weights feeding it (K,), over
+        `batch_size` as LayerProbe.saw_grads divides."""
+        norms, K = [], len(self.specs)
+        for number, (W, _) in enumerate(self.layers[:-1]):
+            grad = W.grad.view(W.shape[0], K, -1) if number == 0 else W.grad
+            dims = (0, 2) if number == 0 else (1, 2)
+            norms.append(torch.linalg.vector_norm(grad, dim=dims) / batch_size)
+        return norms
+
+    # -- members -------------------------------------------------------------------------------------
+
+    def member(self, slot: int) -> "MemberModel":
+        """The model in `slot`, seen as its single run's model (weights() and forward()), for pictures."""
+        layers = []
+        for number, (W, b) in enumerate(self.layers):
+            if number == 0:
+                units = self.sizes[1]
+                block = slice(slot * units, (slot + 1) * units)
+                layers.append((W.detach()[:, block], b.detach()[block]))
+            else:
+                layers.append((W.detach()[slot], b.detach()[slot, 0]))
+        return MemberModel(self.specs[slot], layers, self)
+
+    @torch.no_grad()
+    def keep(self, slots: list[int]) -> None:
+        """Go on with the members in `slots` only; the others have ended. Accumulated gradients stay."""
+        index = torch.tensor(slots, device=self.device)
+        self.layers = [
+            tuple(self.kept(param, number, index) for param in layer)
+            for number, layer in enumerate(self.layers)
+        ]
+        self.members = [self.members[slot] for slot in slots]
+        self.specs = [self.specs[slot] for slot in slots]
+        self.settle()
+
+    def kept(self, param: torch.Tensor, layer: int, index: torch.Tensor) -> torch.Tensor:
+        def select(tensor):
+            if layer > 0:
+                return tensor.index_select(0, index)
+            units = self.sizes[1]
+            blocks = tensor.view(*tensor.shape[:-1], -1, units).index_select(-2, index)
+            return blocks.reshape(*tensor.shape[:-1], -1)
+
+        def stored(tensor):  # a wide W column by column, as initial_layers stores it
+            return column_major(tensor) if tensor.dim() == 2 else tensor.contiguous()
+
+        kept = stored(select(param)).requires_grad_()
+        if param.grad is not None:
+            kept.grad = stored(select(param.grad))
+        return kept
+
+
+class MemberModel:
+    """One member's weights, computing as its single run's model does: what snapshots.snapshot reads."""
+
+    def __init__(self, spec: ClassifierSpec, layers: list[tuple[torch.Tensor, torch.Tensor]], cohort):
+        self.spec, self.layers, self.cohort = spec, layers, cohort
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        if self.spec.model == "softmax":
+            [(W, b)] = self.layers
+            return {"W": W, "b": b}
+        return {f"W{i + 1}": W for i, (W, _) in enumerate(self.layers)}
+
+    @torch.no_grad()
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        H = X.reshape(len(X), -1)
+        for W, b in self.layers[:-1]:
+            H = self.cohort.activation[self.spec.activation](self.cohort.linear(H, W, b))
+        W, b = self.layers[-1]
+        return self.cohort.linear(H, W, b)
+
+
+class BatchedProbe:
+    """insights.LayerProbe for all members at once: each member's layer health on the steps the
+    trainer asks about (`active`), from the same shares and the same rounding."""
+
+    def __init__(self, model: BatchedClassifier):
+        self.model = model
+        self.active = False
+        self.hidden: list[torch.Tensor] = []  # per hidden layer, (K, n, units)
+        self.grad_norms: list[torch.Tensor] = []  # per hidden layer, (K,)
+
+    def saw_hidden(self, H: torch.Tensor) -> None:
+        if self.active:
+            self.hidden.append(H.detach())
+
+    def saw_grads(self, norms: list[torch.Tensor]) -> None:
+        if self.active:
+            self.grad_norms = norms
+
+    def read(self) -> list[list[dict]] | None:
+        """Per slot, one dict per hidden layer; None if this step was not probed."""
+        if not self.hidden:
+            self.active = False
+            return None
+        layers = [
+            torch.stack([grad_norms, *self.shares(H)], dim=1)  # (K, 3)
+            for H, grad_norms in zip(self.hidden, self.grad_norms, strict=True)
+        ]
+        values = torch.stack(layers, dim=1).double().cpu().tolist()  # (K, layers, 3): one device sync
+        self.hidden, self.grad_norms, self.active = [], [], False
+        return [health_rows(member_values) for member_values in values]
+
+    def shares(self, H: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(saturated, dead) per slot, each slot by its own activation."""
+        pairs = [activation_shares(name, H[start:stop]) for start, stop, name in self.model.activation_runs]
+        return torch.cat([s for s, _ in pairs]), torch.cat([d for _, d in pairs])
