@@ -6,7 +6,6 @@ Routes return HTML; htmx swaps fragments; the browser's JavaScript only draws ch
 from fastapi import APIRouter
 
 from . import play, run_pages
-from .wording import tr, tr_coded  # noqa: F401  (exercises.py reads the catalog through here)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(play.router)

@@ -8,7 +8,7 @@ from fastapi import Request
 from app.runs.service import FINISHED, RunState
 
 from .forms import PITFALLS, plain_number
-from .i18n import language, messages, tr, tr_coded  # noqa: F401  (tr_coded: read through here by exercises.py)
+from .i18n import language, messages, tr, tr_coded
 
 # The order settings are named in, in legends and summaries; each reads as the catalog's setting.<name>.
 SETTING_ORDER = (

@@ -510,9 +510,9 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
           });
           if (i === j) td.classList.add("diagonal");
           if (count > 0) {
-            const alpha = 0.1 + 0.8 * share;
+            // at most 0.7 of the colour over white, so the dark numbers keep a 4.5:1 contrast
+            const alpha = 0.1 + 0.6 * share;
             td.style.background = "rgba(" + (i === j ? DIAGONAL_RGB : MISTAKE_RGB).join(",") + "," + alpha.toFixed(3) + ")";
-            if (alpha > 0.55) td.classList.add("strong");
           } else {
             td.classList.add("zero");
           }
