@@ -3,7 +3,6 @@ changed, shows the lesson its page promises; a setting the caller gives is kept 
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -11,10 +10,10 @@ from typer.testing import CliRunner
 from app.cli import app
 from app.settings import get_settings
 from app.training.budget import cost
-from app.training.data import auto_dataset, fashion_mnist
-from app.training.data.idx import write_idx
+from app.training.data import auto_dataset
 from app.training.defaults import DEFAULTS, auto_dataset_name, defaults_for
 from app.training.specs import SPEC_CLASSES, parse_spec
+from tests.training.helpers import write_fashion_like_files
 
 from .helpers import last_epoch, run
 
@@ -114,24 +113,6 @@ def test_softmax_on_its_defaults_cannot_separate_the_spiral(data_dir):
 def test_digits_on_their_defaults(data_dir, model, figure):
     events = run(data_dir, model=model, dataset="digits")
     assert events[-1].status == "done" and last_epoch(events).test_acc >= figure
-
-
-def write_fashion_like_files(data_dir, n_train: int, n_test: int, seed: int = 0) -> None:
-    """Fashion-MNIST's four IDX files, made up: ten classes that share most of their pixels (a common
-    'silhouette') and differ in a few, each image showing a random 30% of its class's pixels. Softmax
-    regression learns them about as the book's curve on the real set goes: 10% untrained, high 80s
-    after 10 epochs."""
-    rng = np.random.default_rng(seed)
-    shared = rng.random((28, 28)) < 0.3
-    templates = (shared | (rng.random((10, 28, 28)) < 0.02)) * 255.0
-    folder = fashion_mnist.folder(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, n in (("train", n_train), ("test", n_test)):
-        labels = rng.integers(0, 10, n)
-        images = templates[labels] * (rng.random((n, 28, 28)) < 0.3)
-        images_name, labels_name = fashion_mnist.SPLITS[split]
-        write_idx(folder / images_name, images.astype(np.uint8))
-        write_idx(folder / labels_name, labels.astype(np.uint8))
 
 
 def test_softmax_on_fashion_mnist_format_data_at_the_books_defaults(data_dir):
