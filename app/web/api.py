@@ -154,7 +154,7 @@ async def export_json(request: Request, run_id: str) -> StreamingResponse:
     """The run and all its events; written as it is read from the store, in a thread."""
     run = find(request, run_id)
     events = events_of(run, runs_of(request).store)
-    head = {"id": run.id, "spec": run.spec, "status": run.status}
+    head = {"id": run.id, "spec": run.spec, "status": run.status, "ending": ending_of(run)}
     body = json_with_events(head, events)
     return StreamingResponse(body, media_type="application/json", headers=attachment(f"run-{run.id}.json"))
 
@@ -170,12 +170,31 @@ def json_with_events(head: dict, events: Iterator[dict]) -> Iterator[bytes]:
 async def export_csv(request: Request, run_id: str) -> StreamingResponse:
     """One row per epoch, then one per step event (the loss curve)."""
     run = find(request, run_id)
-    rows = csv_rows(events_of(run, runs_of(request).store))
+    rows = csv_rows(events_of(run, runs_of(request).store), preamble(run))
     return StreamingResponse(rows, media_type="text/csv", headers=attachment(f"run-{run.id}.csv"))
 
 
-def csv_rows(events: Iterator[dict]) -> Iterator[str]:
+def ending_of(run: RunState) -> dict | None:
+    """How the run ended: its status and the trainer's sentence (None while it is not over)."""
+    if run.ending is None:
+        return None
+    return {key: run.ending.get(key) for key in ("status", "message", "code", "params")}
+
+
+def preamble(run: RunState) -> list[str]:
+    """'# name: value' lines that open the CSV: the run, each setting, and how it ended, so a file
+    saved on its own still says what it holds (spreadsheets show them as rows; pandas: comment='#')."""
+    lines = [f"run: {run.id}", f"status: {run.status}"]
+    ending = ending_of(run)
+    if ending and ending.get("message"):
+        lines.append(f"ending: {ending['message']}")
+    lines += [f"{name}: {json.dumps(value)}" for name, value in run.spec.items()]
+    return ["# " + line.replace("\n", " ") for line in lines]
+
+
+def csv_rows(events: Iterator[dict], preamble_lines: list[str]) -> Iterator[str]:
     out = io.StringIO()
+    out.write("".join(line + "\r\n" for line in preamble_lines))
     writer = csv.writer(out)
     writer.writerow(["kind", "epoch", "step", "loss", "train_acc", "test_loss", "test_acc", "seconds"])
     for e in events:

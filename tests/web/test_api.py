@@ -131,11 +131,16 @@ def test_openapi_docs_are_served(server):
 def test_exports(server):
     run_id = server.client.post("/api/runs", json={"model": "linreg", "epochs": 2}).json()["id"]
     wait_status(server, run_id, {"done"})
-    csv_text = server.client.get(f"/api/runs/{run_id}/export.csv").text.splitlines()
-    assert (
-        csv_text[0].startswith("kind,epoch,step,loss") and sum(r.startswith("epoch,") for r in csv_text) == 2
-    )
+    lines = server.client.get(f"/api/runs/{run_id}/export.csv").text.splitlines()
+    preamble = [line for line in lines if line.startswith("# ")]
+    table = lines[len(preamble) :]
+    assert preamble[:2] == [f"# run: {run_id}", "# status: done"]  # a saved file says what it holds
+    assert any(line.startswith("# ending: ") for line in preamble)
+    assert {"# model: \"linreg\"", "# epochs: 2", "# lr: 0.03", "# true_w: [2.0, -3.4]"} <= set(preamble)
+    assert table[0].startswith("kind,epoch,step,loss") and sum(r.startswith("epoch,") for r in table) == 2
     exported = server.client.get(f"/api/runs/{run_id}/export.json").json()
+    assert list(exported)[:4] == ["id", "spec", "status", "ending"]  # settings and ending come first
+    assert exported["ending"]["status"] == "done" and exported["ending"]["params"]["epochs"] == 2
     assert exported["status"] == "done" and exported["events"][-1]["type"] == "finished"
 
 
