@@ -90,7 +90,7 @@ class Member:
     ended: bool = False
 
     @property
-    def probed(self) -> bool:
+    def shows_health(self) -> bool:
         return self.spec.model == "mlp" and self.spec.insights
 
 
@@ -106,7 +106,7 @@ class Cohort:
         ]
         self.extent = grid_extent(data) if data.image_shape is None else None
         self.step = 0
-        if any(member.probed for member in self.members):
+        if any(member.shows_health for member in self.members):
             model.probe = BatchedProbe(model)
 
     def start(self) -> Iterator[Tagged]:
@@ -178,7 +178,7 @@ class Cohort:
 
     def wants_health(self, member: Member, step: int) -> bool:
         """Whether the member's step event at `step` carries layer health (trainer.probe_due)."""
-        return member.probed and probe_due(step, member.interval)
+        return member.shows_health and probe_due(step, member.interval)
 
     def epoch_events(self, slot, member, epoch, train_result, test_result, seconds) -> Iterator[Tagged]:
         """The end of one member's epoch, as trainer._train writes it: divergence, or the epoch's
@@ -187,28 +187,22 @@ class Cohort:
         test_loss, test_acc, confusion = test_result
         for loss in (train_loss, test_loss):
             if diverged(loss, member.initial_loss):
-                yield self.end(
-                    member, divergence(member.spec, loss, member.initial_loss, epochs_done=epoch - 1)
-                )
+                yield self.end(member, divergence(member.spec, loss, member.initial_loss, epoch - 1))
                 return
-        yield (
-            member.index,
-            Epoch(
-                epoch=epoch,
-                train_loss=train_loss,
-                train_acc=train_acc,
-                test_loss=test_loss,
-                test_acc=test_acc,
-                seconds=seconds,
-                examples_per_sec=len(self.data.X_train) / seconds,
-            ),
+        numbers = Epoch(
+            epoch=epoch,
+            train_loss=train_loss,
+            train_acc=train_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            seconds=seconds,
+            examples_per_sec=len(self.data.X_train) / seconds,
         )
+        yield member.index, numbers
         yield member.index, snapshot(self.model.member(slot), self.data, self.extent, self.step, epoch)
         if member.spec.insights:
-            yield (
-                member.index,
-                Snapshot(step=self.step, epoch=epoch, kind="confusion", data={"matrix": confusion}),
-            )
+            matrix = Snapshot(step=self.step, epoch=epoch, kind="confusion", data={"matrix": confusion})
+            yield member.index, matrix
 
     def evaluate(self, epochs_done: int, confusion: bool):
         """Every member's test loss, accuracy and confusion matrix, in chunks; between two chunks each
@@ -258,8 +252,7 @@ class RunningSums:
 
     def add(self, mean_losses: torch.Tensor, batch_size: int, scores: torch.Tensor, y: torch.Tensor) -> None:
         self.window += mean_losses * batch_size
-        if y.dtype == torch.int64:
-            self.correct += (scores.argmax(dim=2) == y.unsqueeze(1)).sum(dim=0)
+        self.correct += (scores.argmax(dim=2) == y.unsqueeze(1)).sum(dim=0)
 
     def close(self, slots) -> list[float]:
         """The windows of these slots (one device sync), added to their epoch's loss and restarted."""

@@ -188,11 +188,9 @@ class BatchedClassifier:
         """Scratch: param -= lr / batch_size x grad (common.sgd). Concise: torch.optim.SGD's step,
         param -= lr x (grad + weight_decay x param), weights decayed and biases not."""
         for (W, b), step, decay in zip(self.layers, self.step_size(batch_size), self.decay, strict=True):
-            if self.concise and self.any_decay:
-                W.sub_((W.grad + decay * W) * step)
-            else:
-                W.sub_(W.grad * step)
-            b.sub_(b.grad * step)
+            grad = W.grad.addcmul(decay, W) if self.concise and self.any_decay else W.grad
+            W.addcmul_(grad, step, value=-1)  # one pass over W, each member its own step
+            b.addcmul_(b.grad, step, value=-1)
 
     def step_size(self, batch_size: int) -> list[torch.Tensor]:
         """Per layer: lr (concise) or lr / batch_size (scratch), rounded to float32 once."""
