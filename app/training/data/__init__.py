@@ -1,5 +1,6 @@
 """Every dataset a run can train on, loaded by name from a spec."""
 
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,11 +52,45 @@ def load_dataset(
     on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Dataset:
     """Build or read the spec's dataset on the CPU; the caller moves it to the run's device once."""
-    if isinstance(spec, LinRegSpec):
+    if isinstance(spec, LinRegSpec):  # made in a blink, and of the spec's own numbers: never kept
         return synthetic_linear(spec.true_w, spec.true_b, spec.n_examples, spec.noise_std, spec.seed)
     name = resolve_dataset_name(spec, data_dir)
     if name in TOY2D_MAKERS:
-        return toy2d(name, spec.n_examples, spec.noise, spec.seed)
+        key = (name, spec.n_examples, spec.noise, spec.seed)
+        return LOADED.get(key) or LOADED.keep(key, toy2d(name, spec.n_examples, spec.noise, spec.seed))
     if name == "digits":
-        return digits()
-    return fashion_mnist.load(data_dir, download=download, on_progress=on_progress)
+        return LOADED.get(("digits",)) or LOADED.keep(("digits",), digits())
+    key = ("fashion-mnist", str(data_dir))
+    found = LOADED.get(key)
+    if found is None:
+        found = LOADED.keep(key, fashion_mnist.load(data_dir, download=download, on_progress=on_progress))
+    return found
+
+
+class LoadedDatasets:
+    """The datasets this process has loaded, newest last, within `limit_bytes` of tensors: the second run
+    on Fashion-MNIST in a worker skips parsing and converting 70,000 images. Runs only read a dataset
+    (the trainer moves it to its device as a copy, or uses it as is on the CPU), so one copy serves all."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit_bytes = limit_bytes
+        self.kept: OrderedDict[tuple, Dataset] = OrderedDict()
+
+    def get(self, key: tuple) -> Dataset | None:
+        if key in self.kept:
+            self.kept.move_to_end(key)
+        return self.kept.get(key)
+
+    def keep(self, key: tuple, dataset: Dataset) -> Dataset:
+        self.kept[key] = dataset
+        while len(self.kept) > 1 and sum(map(size_in_bytes, self.kept.values())) > self.limit_bytes:
+            self.kept.popitem(last=False)  # the least recently used goes first
+        return dataset
+
+
+def size_in_bytes(dataset: Dataset) -> int:
+    tensors = (dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test)
+    return sum(t.element_size() * t.nelement() for t in tensors)
+
+
+LOADED = LoadedDatasets(limit_bytes=1 << 30)  # Fashion-MNIST as float32 is about 220 MB
