@@ -9,7 +9,19 @@ import pytest
 # (width, height, zoom): a laptop, a projector, and the projector at 150% (what the page lays out in)
 SCREENS = [(1366, 768, 1), (1920, 1080, 1), (1920, 1080, 1.5)]
 PHONE = {"width": 390, "height": 844}
-PAGES = ["/", "/play/linreg", "/play/softmax", "/play/mlp", "/runs", "/exercises", "/exercises/mlp"]
+PAGES = [
+    "/",
+    "/play/linreg",
+    "/play/softmax",
+    "/play/mlp",
+    "/runs",
+    "/exercises",
+    "/exercises/linreg",
+    "/exercises/softmax",
+    "/exercises/mlp",
+    "/docs",
+    "/no/such/page",
+]
 LONG_RUN = "epochs=200&batch_size=4&dataset=digits"  # trains for minutes unless cancelled
 
 
@@ -47,8 +59,13 @@ def test_a_phone_never_scrolls_sideways(browser, server):
     context = browser.new_context(base_url=server.base, viewport=PHONE, is_mobile=True)
     page = context.new_page()
     try:
-        for path in PAGES:
+        page.goto("/play/softmax?dataset=blobs&epochs=2")  # a finished run's page too
+        page.locator("#train").click()
+        page.wait_for_selector("#live [data-run-panel][data-finished]", timeout=60_000)
+        run_page = "/runs/" + page.get_attribute("#live [data-run-panel]", "data-run-id")
+        for path in [*PAGES, run_page]:
             page.goto(path)
+            page.wait_for_load_state("networkidle")
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
     finally:
