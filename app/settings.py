@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         0, ge=0, le=64, description="torch threads per worker; 0 shares the cores out"
     )
+    cohort_max: int = Field(
+        32, ge=1, le=64, description="runs that share their minibatches trained as one model, at most"
+    )
     queue_limit: int = Field(100, ge=1, le=10_000, description="runs that may wait; more are refused (429)")
     database_url: str = Field("", description="SQLAlchemy URL of the run store; empty: SQLite in data_dir")
     broker_url: str = Field(

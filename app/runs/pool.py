@@ -1,4 +1,6 @@
-"""The embedded backend: a few long-lived worker processes fed from one FIFO queue.
+"""The embedded backend: a few long-lived worker processes fed from one fair queue. When a worker takes
+the next run, the waiting runs that can share its minibatches (app/training/cohort's signature: same
+model shape, data, batch size, epochs and seed) go with it as one cohort, trained as one batched model.
 
 Workers are spawned, never forked, so CUDA and torch's threads never meet fork; the web process never
 imports torch. All bookkeeping runs on the asyncio loop's thread: a reader thread only waits on the
@@ -25,13 +27,27 @@ OnEvent = Callable[..., None]  # (run id, event, when it was received)
 OnState = Callable[[str, str], None]
 
 
+Job = tuple[str, dict, tuple | None]  # run id, spec, cohort signature (None: trains alone)
+
+
+def cohort_signature(raw_spec: dict) -> tuple | None:
+    """Which waiting runs may train together with this one (torch is not loaded for this)."""
+    from app.training.cohort import signature
+    from app.training.specs import SpecError, parse_spec
+
+    try:
+        return signature(parse_spec(raw_spec))
+    except SpecError:  # a spec the trainer will refuse: it goes alone and fails alone
+        return None
+
+
 class FairQueue:
     """Waiting runs, served one visitor at a time in turn: the next run to start is the first waiting
     run of the visitor served longest ago (or never), so however many runs one visitor queues, every
     other visitor's next run waits for at most the one that is running."""
 
     def __init__(self):
-        self.lanes: dict[str, deque[tuple[str, dict]]] = {}  # owner -> their waiting jobs, in order
+        self.lanes: dict[str, deque[Job]] = {}  # owner -> their waiting jobs, in order
         self.served_at: dict[str, int] = {}  # owner -> the tick of their last start
         self.tick = 0
         self.count = 0  # jobs waiting: a plain int, safe to read from another thread
@@ -43,7 +59,7 @@ class FairQueue:
     def __bool__(self) -> bool:
         return bool(self.lanes)
 
-    def push(self, owner: str, job: tuple[str, dict]) -> None:
+    def push(self, owner: str, job: Job) -> None:
         self.lanes.setdefault(owner, deque()).append(job)
         self._changed(+1)
 
@@ -51,7 +67,7 @@ class FairQueue:
         self.count += jobs
         self._positions = None
 
-    def pop(self) -> tuple[str, dict]:
+    def pop(self) -> Job:
         self._changed(-1)
         owner = self._next_owner(self.lanes, self.served_at)
         self.tick += 1
@@ -65,7 +81,7 @@ class FairQueue:
         return min(lanes, key=lambda owner: served_at.get(owner, 0))  # ties: who queued first
 
     @staticmethod
-    def _take(lanes: dict, owner: str) -> tuple[str, dict]:
+    def _take(lanes: dict, owner: str) -> Job:
         job = lanes[owner].popleft()
         if not lanes[owner]:
             del lanes[owner]
@@ -81,6 +97,18 @@ class FairQueue:
                     self._changed(-1)
                     return True
         return False
+
+    def take_sharing(self, signature: tuple | None, limit: int) -> list[Job]:
+        """Up to `limit` waiting jobs with this cohort signature, in the order they would start: they
+        join the cohort a worker is starting now instead of waiting their turn. A run that was ahead of
+        them is not passed over for long: a member adds a few percent to a cohort's time, not a run's."""
+        if signature is None or limit <= 0:
+            return []
+        waiting = {job[0]: job for lane in self.lanes.values() for job in lane}
+        taken = [waiting[run_id] for run_id in self.order() if waiting[run_id][2] == signature][:limit]
+        for job in taken:
+            self.remove(job[0])
+        return taken
 
     def position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting. Worked out once per change
@@ -109,9 +137,9 @@ class Worker:
     process: multiprocessing.Process
     jobs: Connection
     messages: Connection
-    stop_flag: object
+    stop_flags: object  # one per member of the job it trains; shared with the process
     ready: bool = False
-    run_id: str | None = None
+    run_ids: list[str] = field(default_factory=list)  # the job it trains: one run, or a cohort
     pid: int | None = None
     alive: bool = field(default=True)
 
@@ -125,8 +153,10 @@ class LocalPool:
         threads: int,
         on_event: OnEvent,
         on_state: OnState,
+        cohort_max: int = 32,
     ):
         self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
+        self.cohort_max = cohort_max
         self.on_event, self.on_state = on_event, on_state
         self.pending = FairQueue()
         self.workers: list[Worker] = []
@@ -144,7 +174,7 @@ class LocalPool:
     def close(self) -> None:
         self._closing = True
         for worker in self.workers:
-            worker.stop_flag.value = True
+            worker.stop_flags[:] = [True] * self.cohort_max
             with contextlib.suppress(OSError):
                 worker.jobs.send(None)
         for worker in self.workers:
@@ -156,21 +186,21 @@ class LocalPool:
         """Worker `number` (0, 1, ...) keeps its number, and so its GPU, across replacements."""
         jobs_out, jobs_in = self._context.Pipe(duplex=False)
         messages_out, messages_in = self._context.Pipe(duplex=False)
-        stop_flag = self._context.Value(ctypes.c_bool, False, lock=False)
+        stop_flags = self._context.Array(ctypes.c_bool, self.cohort_max, lock=False)
         process = self._context.Process(
             target=worker_main,
-            args=(jobs_out, messages_in, stop_flag, self.data_dir, self.device_for(number), self.threads),
+            args=(jobs_out, messages_in, stop_flags, self.data_dir, self.device_for(number), self.threads),
             name="d2l-worker",
             daemon=True,
         )
         process.start()
         jobs_out.close()
         messages_in.close()
-        return Worker(number, process, jobs_in, messages_out, stop_flag)
+        return Worker(number, process, jobs_in, messages_out, stop_flags)
 
     # --- queue ------------------------------------------------------------------------------------
     def submit(self, run_id: str, raw_spec: dict, owner: str = "") -> None:
-        self.pending.push(owner, (run_id, raw_spec))
+        self.pending.push(owner, (run_id, raw_spec, cohort_signature(raw_spec)))
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
@@ -184,8 +214,8 @@ class LocalPool:
             self.on_event(run_id, ended("cancelled", "cancelled_queued"))
             return True
         for worker in self.workers:
-            if worker.run_id == run_id:
-                worker.stop_flag.value = True
+            if run_id in worker.run_ids:
+                worker.stop_flags[worker.run_ids.index(run_id)] = True
                 return True
         return False
 
@@ -193,18 +223,21 @@ class LocalPool:
         return sum(worker.ready and worker.alive for worker in self.workers)
 
     def busy(self) -> int:
-        return sum(worker.run_id is not None for worker in self.workers)
+        """Runs training now (a cohort counts each of its members)."""
+        return sum(len(worker.run_ids) for worker in self.workers)
 
     def _dispatch(self) -> None:
         for worker in self.workers:
             if not self.pending:
                 return
-            if worker.ready and worker.alive and worker.run_id is None:
-                run_id, raw_spec = self.pending.pop()
-                worker.run_id = run_id
-                worker.stop_flag.value = False  # the worker never resets it: a cancel from now on holds
-                worker.jobs.send((run_id, raw_spec))
-                self.on_state(run_id, "running")
+            if worker.ready and worker.alive and not worker.run_ids:
+                first = self.pending.pop()
+                job = [first, *self.pending.take_sharing(first[2], self.cohort_max - 1)]
+                worker.run_ids = [run_id for run_id, _, _ in job]
+                worker.stop_flags[:] = [False] * self.cohort_max  # the worker never resets them: a cancel
+                worker.jobs.send([(run_id, raw_spec) for run_id, raw_spec, _ in job])  # from now on holds
+                for run_id in worker.run_ids:
+                    self.on_state(run_id, "running")
 
     # --- messages from the workers (reader thread -> loop thread) -----------------------------------
     def _read_forever(self) -> None:
@@ -245,7 +278,7 @@ class LocalPool:
             elif kind == EVENT:
                 self.on_event(key, payload, received)
             elif kind == IDLE:
-                worker.run_id = None
+                worker.run_ids = []
         self._dispatch()
 
     def _on_death(self, worker: Worker) -> None:
@@ -255,8 +288,8 @@ class LocalPool:
         worker.process.join(timeout=1)  # the sentinel can fire a moment before the exit code is known
         code = worker.process.exitcode
         self.workers = [w for w in self.workers if w is not worker]
-        if worker.run_id is not None:
-            self._fail(worker.run_id, "worker_died", exit_code=code)
+        for run_id in worker.run_ids:
+            self._fail(run_id, "worker_died", exit_code=code)
         if not worker.ready:  # it could not even start: do not spin, and tell the waiting runs why
             self.start_failures += 1
             if self.start_failures >= 3:

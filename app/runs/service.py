@@ -284,6 +284,7 @@ class RunService(RunBook):
             settings.threads_per_worker(),
             self._on_event,
             self._on_state,
+            settings.cohort_max,
         )
         self.writer = StoreWriter()
         self.on_finish = on_finish

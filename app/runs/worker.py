@@ -1,8 +1,9 @@
-"""A worker process: loads torch once, then trains one run after another.
+"""A worker process: loads torch once, then trains one job after another: a run alone, or a cohort of
+runs that share their minibatches trained as one batched model (app/training/cohort).
 
 It talks to the pool over two pipes of its own (jobs in, messages out), so a worker that is killed
-mid-write cannot jam anyone else's channel. A flag in shared memory asks the current run to stop; the
-trainer reads it between steps.
+mid-write cannot jam anyone else's channel. Flags in shared memory, one per member of the job, ask a
+run to stop; the trainer reads its flag between steps.
 """
 
 import os
@@ -19,11 +20,8 @@ def warm_up() -> None:
     torch.optim.SGD(layer.parameters(), lr=0.1).step()
 
 
-def worker_main(jobs, messages, stop_flag, data_dir: str, device: str, threads: int) -> None:
+def worker_main(jobs, messages, stop_flags, data_dir: str, device: str, threads: int) -> None:
     import torch
-
-    from app.training.specs import parse_spec
-    from app.training.trainer import train
 
     # Ctrl-C and SIGTERM reach the whole process group; the server decides when its workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -34,14 +32,31 @@ def worker_main(jobs, messages, stop_flag, data_dir: str, device: str, threads: 
     torch.set_num_threads(threads)
     warm_up()
     messages.send((READY, None, os.getpid()))
-    while (job := next_job(jobs)) is not None:
-        run_id, raw_spec = job  # the pool cleared stop_flag before sending: a cancel since then holds
-        events = train(
-            parse_spec(raw_spec), data_dir=data_dir, device=device, should_stop=lambda: stop_flag.value
-        )
-        for event in events:
+    while (job := next_job(jobs)) is not None:  # [(run id, spec), ...]: the pool cleared the flags first
+        for run_id, event in train_job(job, data_dir, device, stop_flags):
             messages.send((EVENT, run_id, event.model_dump(mode="json")))
-        messages.send((IDLE, run_id, None))
+        messages.send((IDLE, None, None))
+
+
+def train_job(job: list[tuple[str, dict]], data_dir: str, device: str, stop_flags):
+    """(run id, event) for every event of the job's runs: one run through the trainer the playground
+    shows, several as one cohort, each member's events its own."""
+    from app.training.cohort import train_cohort
+    from app.training.specs import parse_spec
+    from app.training.trainer import train
+
+    run_ids = [run_id for run_id, _ in job]
+    specs = [parse_spec(raw_spec) for _, raw_spec in job]
+    if len(specs) == 1:
+        for event in train(specs[0], data_dir=data_dir, device=device, should_stop=lambda: stop_flags[0]):
+            yield run_ids[0], event
+        return
+    members = train_cohort(
+        specs, data_dir=data_dir, device=device, should_stop=lambda member: stop_flags[member],
+        max_members=len(stop_flags),
+    )  # fmt: skip
+    for member, event in members:
+        yield run_ids[member], event
 
 
 def next_job(jobs):
