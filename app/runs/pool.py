@@ -200,7 +200,13 @@ class LocalPool:
 
     # --- queue ------------------------------------------------------------------------------------
     def submit(self, run_id: str, raw_spec: dict, owner: str = "") -> None:
-        self.pending.push(owner, (run_id, raw_spec, cohort_signature(raw_spec)))
+        self.submit_all([(run_id, raw_spec, owner)])
+
+    def submit_all(self, runs: list[tuple[str, dict, str]]) -> None:
+        """(run id, spec, owner) each into the line, then to the free workers: runs queued together
+        that can share their minibatches start together, as one cohort."""
+        for run_id, raw_spec, owner in runs:
+            self.pending.push(owner, (run_id, raw_spec, cohort_signature(raw_spec)))
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
