@@ -97,7 +97,7 @@ def test_a_deep_sigmoid_mlp_shows_layer_health_and_the_confusion_matrix(page, se
     page.goto(f"/runs/{run_id}?lang=zh")
     page.wait_for_function(FINISHED, timeout=30_000)
     expect(page.locator("#confusion tbody tr")).to_have_count(10)
-    expect(page.locator("#confusion-summary")).to_contain_text("被认成")
+    expect(page.locator("#confusion-summary")).to_contain_text("被预测成")
     expect(page.locator("#health-grad .u-legend")).to_contain_text("第 3 层")
 
 
