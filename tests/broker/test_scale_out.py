@@ -194,3 +194,18 @@ def test_the_pages_work_on_the_broker_backend(cluster):
 def stream_race(web, race_id: str) -> list[dict]:
     with httpx.stream("GET", f"{web.base}/api/races/{race_id}/events", timeout=60) as response:
         return [m for m in read_sse(response) if "id" in m]
+
+
+def test_a_race_that_shares_is_one_cohort_task_with_each_lane_in_its_own_stream(cluster):
+    """Three learning rates of one softmax setup go to the workers as one cohort task: the lanes start
+    on one worker at once, and each lane's stream, read from the other replica, is whole."""
+    a, b = cluster.webs
+    base = {"model": "softmax", "dataset": "blobs", "epochs": 3, "batch_size": 16}
+    race = a.client.post("/api/races", json={"base": base, "vary": "lr", "values": [0.1, 0.5, 1.0]}).json()
+    run_ids = [run["id"] for run in race["runs"]]
+    for run_id in run_ids:
+        assert wait_for(b, run_id, {"done"}) == "done"
+    workers = {cluster.redis.get(keys.owner(run_id)) for run_id in run_ids}
+    assert len(workers) == 1  # one task took all three
+    for run_id in run_ids:
+        assert_complete(stream(b, run_id), epochs=3)

@@ -13,6 +13,7 @@ from celery import Celery
 from app.settings import Settings
 
 TASK_NAME = "playground.train"
+COHORT_TASK_NAME = "playground.train_cohort"  # [[run id, spec], ...] that share one cohort signature
 IMAGE_DATASETS = ("auto", "fashion-mnist", "digits")  # "auto" is one of the two
 
 

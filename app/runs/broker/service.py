@@ -21,7 +21,7 @@ from app.runs.store import RunStore
 from app.settings import Settings
 
 from . import keys
-from .celery_app import TASK_NAME, make_celery, queue_for
+from .celery_app import COHORT_TASK_NAME, TASK_NAME, make_celery, queue_for
 from .streams import end_run, event_of
 
 log = logging.getLogger("d2l_playground.broker")
@@ -63,13 +63,26 @@ class BrokerRunService(RunBook):
             raise self.room_refused(waiting, needed)
 
     async def enqueue(self, run: RunState) -> None:
-        run.log = self.new_log_in_memory()
-        await asyncio.to_thread(self._publish, run)
-        self._follow(run)
+        await self.enqueue_all([run])
 
-    def _publish(self, run: RunState) -> None:
-        self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
-        self.celery.send_task(TASK_NAME, args=[run.id, run.spec], queue=queue_for(run.spec, self.settings))
+    async def enqueue_all(self, runs: list[RunState]) -> None:
+        """Runs queued together (a race) that can share their minibatches go as one cohort task."""
+        for run in runs:
+            run.log = self.new_log_in_memory()
+        for group in sharing_groups(runs, self.settings.cohort_max):
+            await asyncio.to_thread(self._publish, group)
+        for run in runs:
+            self._follow(run)
+
+    def _publish(self, group: list[RunState]) -> None:
+        for run in group:
+            self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
+        queue = queue_for(group[0].spec, self.settings)
+        if len(group) == 1:
+            self.celery.send_task(TASK_NAME, args=[group[0].id, group[0].spec], queue=queue)
+        else:
+            members = [[run.id, run.spec] for run in group]
+            self.celery.send_task(COHORT_TASK_NAME, args=[members], queue=queue)
 
     def cancel(self, run_id: str) -> bool:
         """Raise the flag the trainer checks; a run no worker has taken yet ends here and now."""
@@ -183,3 +196,22 @@ class BrokerRunService(RunBook):
                 lost.append(run_id)
             self.client.srem(keys.RUNNING, run_id)
         return lost
+
+
+def sharing_groups(runs: list[RunState], most: int) -> list[list[RunState]]:
+    """The runs in groups that may train as one cohort (one cohort signature, at most `most` each), in
+    the order of their first run; a run that trains alone is a group of one."""
+    from app.runs.pool import cohort_signature
+
+    groups: list[list[RunState]] = []
+    open_group: dict[tuple, list[RunState]] = {}  # signature -> its group still taking members
+    for run in runs:
+        signature = cohort_signature(run.spec)
+        group = open_group.get(signature) if signature is not None else None
+        if group is None or len(group) == most:
+            group = []
+            groups.append(group)
+            if signature is not None:
+                open_group[signature] = group
+        group.append(run)
+    return groups

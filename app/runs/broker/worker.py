@@ -1,4 +1,5 @@
-"""`d2l-playground worker`: a Celery worker that trains runs from the broker, one at a time.
+"""`d2l-playground worker`: a Celery worker that trains runs from the broker, one task at a time: a run,
+or a cohort of runs that share their minibatches (a race's lanes), trained as one batched model.
 
 It uses Celery's solo pool: the worker process is the training process, so nothing forks after torch
 is imported and CUDA is safe. Scale by starting more workers (`docker compose up --scale worker=N`).
@@ -17,7 +18,7 @@ from app.runs.store import RunStore
 from app.settings import Settings
 
 from . import keys
-from .celery_app import TASK_NAME, make_celery
+from .celery_app import COHORT_TASK_NAME, TASK_NAME, make_celery
 from .streams import claim_end, finish, publish
 
 log = logging.getLogger("d2l_playground.worker")
@@ -103,38 +104,105 @@ def claim(client: redis.Redis, run_id: str, timeout_s: float) -> Heartbeat | Non
     return heartbeat
 
 
+class MemberRun:
+    """One run this task trains: claimed (taken once, with a heartbeat), its events published in order
+    from a thread, its cancel flag, and its record written when it ends."""
+
+    def __init__(self, run_id: str, settings: Settings, client: redis.Redis, store: RunStore):
+        self.run_id, self.settings, self.client, self.store = run_id, settings, client, store
+        self.heartbeat = claim(client, run_id, settings.heartbeat_timeout_s)
+        self.events: list[dict] = []
+        self.outcome = "skipped" if self.heartbeat is None else ""
+        if self.heartbeat is None:
+            log.info("run %s was already taken or cancelled; skipping this delivery", run_id)
+            return
+        store.set_status(run_id, "running")
+        self.publisher = Publisher(client, run_id, settings.stream_maxlen)
+        self.publisher.start()
+        self.should_stop = CancelFlag(client, run_id)
+
+    def take(self, event) -> None:
+        """One event of the run: published, or, for `finished`, stored with the whole log first."""
+        data = event.model_dump(mode="json")
+        self.events.append(data)
+        if data["type"] != "finished":
+            self.publisher.events.put(data)
+            return
+        if claim_end(self.client, self.run_id):
+            self.publisher.flush()  # every earlier event is in the stream before the record and `finished`
+            finish(self.client, self.store, self.run_id, self.events, self.settings.stream_maxlen)
+            self.outcome = data["status"]
+        else:
+            self.outcome = "ended elsewhere"  # the watchdog already declared this run lost
+        self.close()
+
+    def close(self) -> None:
+        if self.heartbeat is None:
+            return
+        if self.publisher.is_alive():
+            self.publisher.events.put(None)
+        self.heartbeat.stop()
+
+
 def train_run(run_id: str, raw_spec: dict, settings: Settings, client: redis.Redis, store: RunStore) -> str:
     """The task body: train, publish every event, and leave the run's record in the store."""
     from app.training.specs import parse_spec
     from app.training.trainer import train
 
-    heartbeat = claim(client, run_id, settings.heartbeat_timeout_s)
-    if heartbeat is None:
-        log.info("run %s was already taken or cancelled; skipping this delivery", run_id)
-        return "skipped"
-    store.set_status(run_id, "running")
-    events = []
-    publisher = Publisher(client, run_id, settings.stream_maxlen)
-    publisher.start()
+    run = MemberRun(run_id, settings, client, store)
+    if run.heartbeat is None:
+        return run.outcome
     try:
-        stop = CancelFlag(client, run_id)
+        spec = parse_spec(raw_spec)
         for event in train(
-            parse_spec(raw_spec), data_dir=settings.data_dir, device=settings.device, should_stop=stop
+            spec, data_dir=settings.data_dir, device=settings.device, should_stop=run.should_stop
         ):
-            data = event.model_dump(mode="json")
-            events.append(data)
-            if data["type"] != "finished":
-                publisher.events.put(data)
-            elif claim_end(client, run_id):
-                publisher.flush()  # every earlier event is in the stream before the record and `finished`
-                finish(client, store, run_id, events, settings.stream_maxlen)
-            else:
-                return "ended elsewhere"  # the watchdog already declared this run lost
+            run.take(event)
+            if run.outcome == "ended elsewhere":
+                return run.outcome
     finally:
-        if publisher.is_alive():
-            publisher.events.put(None)
-        heartbeat.stop()
-    return events[-1]["status"]
+        run.close()
+    return run.outcome
+
+
+def train_cohort_run(
+    members: list[list], settings: Settings, client: redis.Redis, store: RunStore
+) -> list[str]:
+    """The cohort task's body: the members still waiting (a member cancelled or taken meanwhile is
+    skipped) trained as one batched model; each member's events go to its own stream and record."""
+    from app.training.cohort import train_cohort
+    from app.training.specs import parse_spec
+
+    runs = [MemberRun(run_id, settings, client, store) for run_id, _ in members]
+    claimed = [
+        (run, parse_spec(raw_spec)) for run, (_, raw_spec) in zip(runs, members, strict=True) if run.heartbeat
+    ]
+    try:
+        if len(claimed) == 1:
+            return [train_run_claimed(claimed[0], settings)] + [
+                run.outcome for run in runs if not run.heartbeat
+            ]
+        if claimed:
+            tagged = train_cohort(
+                [spec for _, spec in claimed], data_dir=settings.data_dir, device=settings.device,
+                should_stop=lambda member: claimed[member][0].should_stop(),
+            )  # fmt: skip
+            for member, event in tagged:
+                claimed[member][0].take(event)
+    finally:
+        for run in runs:
+            run.close()
+    return [run.outcome for run in runs]
+
+
+def train_run_claimed(claimed: tuple, settings: Settings) -> str:
+    """A cohort that kept one member: it trains alone, as the playground's own trainer does."""
+    from app.training.trainer import train
+
+    run, spec = claimed
+    for event in train(spec, data_dir=settings.data_dir, device=settings.device, should_stop=run.should_stop):
+        run.take(event)
+    return run.outcome
 
 
 def run_worker(settings: Settings, queues: list[str], name: str | None = None) -> None:
@@ -154,6 +222,10 @@ def run_worker(settings: Settings, queues: list[str], name: str | None = None) -
     @app.task(name=TASK_NAME)
     def train_task(run_id: str, raw_spec: dict) -> str:
         return train_run(run_id, raw_spec, settings, client, store)
+
+    @app.task(name=COHORT_TASK_NAME)
+    def train_cohort_task(members: list[list]) -> list[str]:
+        return train_cohort_run(members, settings, client, store)
 
     hostname = name or f"worker-{os.getpid()}@{socket.gethostname()}"
     app.worker_main(
