@@ -127,6 +127,44 @@ def test_a_redelivered_run_is_not_trained_twice(cluster):
     assert cluster.redis.xlen(keys.stream(run_id)) == before
 
 
+def test_a_race_that_shares_is_one_cohort_task_with_each_lane_in_its_own_stream(cluster):
+    """Three learning rates of one softmax setup go to the workers as one cohort task: the lanes start
+    on one worker at once, and each lane's stream, read from the other replica, is whole."""
+    a, b = cluster.webs
+    base = {"model": "softmax", "dataset": "blobs", "epochs": 3, "batch_size": 16}
+    race = a.client.post("/api/races", json={"base": base, "vary": "lr", "values": [0.1, 0.5, 1.0]}).json()
+    run_ids = [run["id"] for run in race["runs"]]
+    for run_id in run_ids:
+        assert wait_for(b, run_id, {"done"}) == "done"
+    workers = {cluster.redis.get(keys.owner(run_id)) for run_id in run_ids}
+    assert len(workers) == 1  # one task took all three
+    for run_id in run_ids:
+        assert_complete(stream(b, run_id), epochs=3)
+
+
+def test_waiting_runs_that_share_go_with_the_first_one_a_worker_takes(cluster):
+    """Both workers busy; a run of another kind, then four runs that share, each its own task. When a
+    worker frees, it takes the other run first (it was queued first), then the first sharing run and
+    with it the other three: one worker trains all four as one cohort, their own tasks find them taken."""
+    a, b = cluster.webs
+    busy = [submit(a, LONG | {"seed": 11}), submit(a, LONG | {"seed": 12})]
+    for run_id in busy:
+        wait_for(a, run_id, {"running"})
+    first = submit(a, SHORT)
+    shared = {"model": "softmax", "dataset": "xor", "epochs": 3, "batch_size": 16}
+    sharing = [submit(b, shared | {"lr": lr}) for lr in (0.05, 0.1, 0.5, 1.0)]
+    assert a.client.delete(f"/api/runs/{busy[0]}").status_code == 202
+    for run_id in [first, *sharing]:
+        assert wait_for(a, run_id, {"done"}) == "done"
+    assert a.client.delete(f"/api/runs/{busy[1]}").status_code == 202
+    trainers = {cluster.redis.get(keys.owner(run_id)) for run_id in sharing}
+    assert len(trainers) == 1 and cluster.redis.get(keys.owner(first)) in trainers
+    for run_id in sharing:
+        assert_complete(stream(b, run_id), epochs=3)
+    skipped = sum(w.log().count("was already taken or cancelled") for w in cluster.workers)
+    assert skipped >= 3  # the three joined runs' own tasks came later and were skipped
+
+
 def test_a_killed_worker_fails_its_run_within_the_timeout_and_others_finish(cluster):
     a, b = cluster.webs
     doomed = submit(a, LONG)
@@ -194,18 +232,3 @@ def test_the_pages_work_on_the_broker_backend(cluster):
 def stream_race(web, race_id: str) -> list[dict]:
     with httpx.stream("GET", f"{web.base}/api/races/{race_id}/events", timeout=60) as response:
         return [m for m in read_sse(response) if "id" in m]
-
-
-def test_a_race_that_shares_is_one_cohort_task_with_each_lane_in_its_own_stream(cluster):
-    """Three learning rates of one softmax setup go to the workers as one cohort task: the lanes start
-    on one worker at once, and each lane's stream, read from the other replica, is whole."""
-    a, b = cluster.webs
-    base = {"model": "softmax", "dataset": "blobs", "epochs": 3, "batch_size": 16}
-    race = a.client.post("/api/races", json={"base": base, "vary": "lr", "values": [0.1, 0.5, 1.0]}).json()
-    run_ids = [run["id"] for run in race["runs"]]
-    for run_id in run_ids:
-        assert wait_for(b, run_id, {"done"}) == "done"
-    workers = {cluster.redis.get(keys.owner(run_id)) for run_id in run_ids}
-    assert len(workers) == 1  # one task took all three
-    for run_id in run_ids:
-        assert_complete(stream(b, run_id), epochs=3)

@@ -1,5 +1,7 @@
 """Every Redis key the broker backend uses, in one place. A run's keys expire KEEP_S after it ends."""
 
+import hashlib
+
 PREFIX = "playground"
 QUEUED = f"{PREFIX}:queued"  # sorted set: run id -> submit order (the FIFO the page shows)
 RUNNING = f"{PREFIX}:running"  # set: runs a worker has claimed and not yet ended
@@ -30,3 +32,10 @@ def alive(run_id: str) -> str:
 def cancel(run_id: str) -> str:
     """The cancel flag the trainer checks between steps, on whichever machine it runs."""
     return f"{PREFIX}:run:{run_id}:cancel"
+
+
+def sharing(signature: tuple) -> str:
+    """Hash: run id -> spec of the waiting runs with this cohort signature. A worker starting one of
+    them takes the others along (app/training/cohort); a run leaves it when a worker examines it."""
+    digest = hashlib.sha1(repr(signature).encode()).hexdigest()[:20]
+    return f"{PREFIX}:sharing:{digest}"

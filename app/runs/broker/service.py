@@ -9,6 +9,7 @@ only one acts) ends runs whose worker stopped sending its heartbeat.
 
 import asyncio
 import contextlib
+import json
 import logging
 
 import redis
@@ -16,6 +17,7 @@ import redis.asyncio as aioredis
 
 from app.runs.endings import ended
 from app.runs.log import Encoder, EventLog, Observer
+from app.runs.pool import cohort_signature
 from app.runs.service import FINISHED, BackendUnavailable, RunBook, RunState
 from app.runs.store import RunStore
 from app.settings import Settings
@@ -79,7 +81,13 @@ class BrokerRunService(RunBook):
             self.client.zadd(keys.QUEUED, {run.id: self.client.incr(keys.ORDER)})
         queue = queue_for(group[0].spec, self.settings)
         if len(group) == 1:
-            self.celery.send_task(TASK_NAME, args=[group[0].id, group[0].spec], queue=queue)
+            run, signature = group[0], cohort_signature(group[0].spec)
+            if signature is not None:  # a worker starting a run that shares with it takes it along
+                sharing = keys.sharing(signature)
+                self.client.pipeline().hset(sharing, run.id, json.dumps(run.spec)).expire(
+                    sharing, keys.KEEP_S
+                ).execute()
+            self.celery.send_task(TASK_NAME, args=[run.id, run.spec], queue=queue)
         else:
             members = [[run.id, run.spec] for run in group]
             self.celery.send_task(COHORT_TASK_NAME, args=[members], queue=queue)
@@ -201,8 +209,6 @@ class BrokerRunService(RunBook):
 def sharing_groups(runs: list[RunState], most: int) -> list[list[RunState]]:
     """The runs in groups that may train as one cohort (one cohort signature, at most `most` each), in
     the order of their first run; a run that trains alone is a group of one."""
-    from app.runs.pool import cohort_signature
-
     groups: list[list[RunState]] = []
     open_group: dict[tuple, list[RunState]] = {}  # signature -> its group still taking members
     for run in runs:

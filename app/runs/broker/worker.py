@@ -5,6 +5,7 @@ It uses Celery's solo pool: the worker process is the training process, so nothi
 is imported and CUDA is safe. Scale by starting more workers (`docker compose up --scale worker=N`).
 """
 
+import json
 import logging
 import os
 import queue
@@ -145,64 +146,70 @@ class MemberRun:
 
 
 def train_run(run_id: str, raw_spec: dict, settings: Settings, client: redis.Redis, store: RunStore) -> str:
-    """The task body: train, publish every event, and leave the run's record in the store."""
-    from app.training.specs import parse_spec
-    from app.training.trainer import train
-
+    """The task body: take the run, and with it the waiting runs that can share its minibatches (their
+    own tasks will find them taken), train them, publish every event, leave each run's record."""
     run = MemberRun(run_id, settings, client, store)
     if run.heartbeat is None:
         return run.outcome
-    try:
-        spec = parse_spec(raw_spec)
-        for event in train(
-            spec, data_dir=settings.data_dir, device=settings.device, should_stop=run.should_stop
-        ):
-            run.take(event)
-            if run.outcome == "ended elsewhere":
-                return run.outcome
-    finally:
-        run.close()
+    joined = join_waiting(run_id, raw_spec, settings, client, store)
+    train_claimed([(run, raw_spec), *joined], settings)
     return run.outcome
 
 
 def train_cohort_run(
     members: list[list], settings: Settings, client: redis.Redis, store: RunStore
 ) -> list[str]:
-    """The cohort task's body: the members still waiting (a member cancelled or taken meanwhile is
-    skipped) trained as one batched model; each member's events go to its own stream and record."""
+    """The cohort task's body (a race's lanes that share): the members still waiting (one cancelled or
+    taken meanwhile is skipped) trained as one batched model, each member's events its own."""
+    runs = [(MemberRun(run_id, settings, client, store), raw_spec) for run_id, raw_spec in members]
+    train_claimed([(run, raw_spec) for run, raw_spec in runs if run.heartbeat], settings)
+    return [run.outcome for run, _ in runs]
+
+
+def train_claimed(claimed: list[tuple[MemberRun, dict]], settings: Settings) -> None:
+    """Train runs this worker has claimed: one through the trainer the playground shows, several as one
+    cohort; each run's events go to its own stream and record."""
     from app.training.cohort import train_cohort
     from app.training.specs import parse_spec
+    from app.training.trainer import train
 
-    runs = [MemberRun(run_id, settings, client, store) for run_id, _ in members]
-    claimed = [
-        (run, parse_spec(raw_spec)) for run, (_, raw_spec) in zip(runs, members, strict=True) if run.heartbeat
-    ]
+    runs = [run for run, _ in claimed]
+    specs = [parse_spec(raw_spec) for _, raw_spec in claimed]
+    where = {"data_dir": settings.data_dir, "device": settings.device}
     try:
-        if len(claimed) == 1:
-            return [train_run_claimed(claimed[0], settings)] + [
-                run.outcome for run in runs if not run.heartbeat
-            ]
-        if claimed:
-            tagged = train_cohort(
-                [spec for _, spec in claimed], data_dir=settings.data_dir, device=settings.device,
-                should_stop=lambda member: claimed[member][0].should_stop(),
-            )  # fmt: skip
-            for member, event in tagged:
-                claimed[member][0].take(event)
+        if len(runs) == 1:
+            tagged = ((0, event) for event in train(specs[0], should_stop=runs[0].should_stop, **where))
+        else:
+            tagged = train_cohort(specs, should_stop=lambda member: runs[member].should_stop(), **where)
+        for member, event in tagged:
+            runs[member].take(event)
     finally:
         for run in runs:
             run.close()
-    return [run.outcome for run in runs]
 
 
-def train_run_claimed(claimed: tuple, settings: Settings) -> str:
-    """A cohort that kept one member: it trains alone, as the playground's own trainer does."""
-    from app.training.trainer import train
+def join_waiting(
+    run_id: str, raw_spec: dict, settings: Settings, client: redis.Redis, store: RunStore
+) -> list[tuple[MemberRun, dict]]:
+    """The waiting runs that share this run's cohort signature (the web lists them in keys.sharing),
+    oldest first, claimed for this task: up to PLAYGROUND_COHORT_MAX in all. Each claim is the same
+    SET NX a run's own task makes, so a run is trained once whoever takes it."""
+    from app.runs.pool import cohort_signature
 
-    run, spec = claimed
-    for event in train(spec, data_dir=settings.data_dir, device=settings.device, should_stop=run.should_stop):
-        run.take(event)
-    return run.outcome
+    signature = cohort_signature(raw_spec)
+    if signature is None:
+        return []
+    key = keys.sharing(signature)
+    client.hdel(key, run_id)
+    waiting = {other.decode(): json.loads(spec) for other, spec in client.hgetall(key).items()}
+    order = sorted(waiting, key=lambda other: client.zscore(keys.QUEUED, other) or float("inf"))
+    joined = []
+    for other in order[: settings.cohort_max - 1]:
+        client.hdel(key, other)
+        run = MemberRun(other, settings, client, store)
+        if run.heartbeat is not None:
+            joined.append((run, waiting[other]))
+    return joined
 
 
 def run_worker(settings: Settings, queues: list[str], name: str | None = None) -> None:
