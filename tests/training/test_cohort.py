@@ -204,6 +204,13 @@ def test_a_missing_dataset_fails_every_member_with_its_code(data_dir):
         assert (ending.status, ending.code) == ("failed", theirs.code) and ending.code.startswith("download_")
 
 
+@pytest.mark.parametrize("raw", [dict(SOFTMAX_DIGITS, epochs=1), dict(model="linreg", epochs=1)])
+def test_a_cohort_of_one_is_its_run_alone(data_dir, raw):
+    spec = parse_spec(raw)
+    events = cohort_events([spec], data_dir)
+    assert [without_timing(e) for e in events[0]] == [without_timing(e) for e in alone(spec, data_dir)]
+
+
 def test_the_signature_says_which_runs_can_share():
     def sig(**raw):
         return signature(parse_spec({"model": "mlp", "dataset": "digits"} | raw))
@@ -225,7 +232,7 @@ def test_specs_that_cannot_share_are_refused_at_once():
     with pytest.raises(CohortError, match="one signature"):
         train_cohort(specs_of(digits, [dict(), dict(seed=1)]), data_dir=".")
     with pytest.raises(CohortError, match="alone"):
-        check_cohort([parse_spec({"model": "linreg"})])
+        check_cohort([parse_spec({"model": "linreg"}), parse_spec({"model": "linreg", "lr": 0.01})])
     with pytest.raises(CohortError, match="1 to 3"):
         check_cohort(specs_of(digits, [dict(lr=0.1 * k) for k in range(1, 5)]), max_members=3)
     with pytest.raises(CohortError, match="1 to"):

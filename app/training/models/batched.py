@@ -64,7 +64,7 @@ class BatchedClassifier:
         self.layers = self.initial_layers(generator)
         self.cross_entropy = nn.CrossEntropyLoss(reduction="none")
         # each activation as its single run applies it: the book's function, or the nn module
-        self.activation = {
+        self.activations = {
             name: ACTIVATION_MODULES[name]() if self.concise else ACTIVATIONS[name] for name in ACTIVATIONS
         }
         self.probe: BatchedProbe | None = None
@@ -93,10 +93,10 @@ class BatchedClassifier:
         specs = self.specs
         self.activation_runs = runs_of([activation_of(spec) for spec in specs])
         self.naive_runs = runs_of([spec.naive_softmax for spec in specs])
-        lr = torch.tensor([spec.lr for spec in specs], dtype=torch.float64, device=self.device)
+        lr = torch.tensor([spec.lr for spec in specs], dtype=torch.float64)  # on the CPU: MPS has no float64
         decay = torch.tensor([spec.weight_decay for spec in specs], device=self.device)
         skips = torch.tensor([spec.skip_zero_grad for spec in specs], device=self.device)
-        self.lr = [self.per_unit(lr, layer) for layer in range(len(self.layers))]  # float64
+        self.lr = [self.per_unit(lr, layer) for layer in range(len(self.layers))]
         self.decay = [self.per_unit(decay, layer) for layer in range(len(self.layers))]
         self.skip = [self.per_unit(skips, layer) for layer in range(len(self.layers))]
         self.any_decay, self.skips = any(spec.weight_decay for spec in specs), skips.tolist()
@@ -140,7 +140,7 @@ class BatchedClassifier:
 
     def activate(self, Z: torch.Tensor) -> torch.Tensor:
         """Each member's activation on its slots of Z (K, n, units), with its single run's function."""
-        pieces = [self.activation[name](Z[start:stop]) for start, stop, name in self.activation_runs]
+        pieces = [self.activations[name](Z[start:stop]) for start, stop, name in self.activation_runs]
         H = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
         if self.probe:
             self.probe.saw_hidden(H)
@@ -196,7 +196,7 @@ class BatchedClassifier:
         """Per layer: lr (concise) or lr / batch_size (scratch), rounded to float32 once."""
         if batch_size not in self.step_sizes:
             divisor = 1 if self.concise else batch_size
-            self.step_sizes[batch_size] = [(lr / divisor).float() for lr in self.lr]
+            self.step_sizes[batch_size] = [(lr / divisor).float().to(self.device) for lr in self.lr]
         return self.step_sizes[batch_size]
 
     def zero_grad(self) -> None:
@@ -277,7 +277,7 @@ class MemberModel:
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         H = X.reshape(len(X), -1)
         for W, b in self.layers[:-1]:
-            H = self.cohort.activation[self.spec.activation](self.cohort.linear(H, W, b))
+            H = self.cohort.activations[self.spec.activation](self.cohort.linear(H, W, b))
         W, b = self.layers[-1]
         return self.cohort.linear(H, W, b)
 
