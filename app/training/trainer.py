@@ -17,6 +17,7 @@ import torch
 
 from .data import Dataset, load_dataset
 from .data.download import DownloadError
+from .defaults import defaults_for
 from .device import pick_device
 from .events import Epoch, Event, Finished, Snapshot, Started, Step
 from .insights import Landscape, LayerProbe, confusion_matrix
@@ -111,7 +112,7 @@ def diverged(loss: float, initial_loss: float) -> bool:
 
 # How a run ends, in words; `code` and the values let the web say the same in another language.
 ENDINGS = {
-    "done": "trained {epochs} epochs",
+    "done": "training ended after epoch {epochs}",
     "cancelled": "cancelled at step {step}",
     "diverged_naive": "loss became {loss} (the untrained model's was {initial}): exp() overflowed in the "
     "naive softmax (scores above about 88 give inf/inf = NaN). Turn naive_softmax off: subtracting each "
@@ -141,7 +142,8 @@ def divergence(spec: RunSpec, loss: float, initial_loss: float, epochs_done: int
         return ending("diverged", "diverged_naive", epochs_done, **values)
     if spec.skip_zero_grad:
         return ending("diverged", "diverged_zero_grad", epochs_done, **values)
-    suggestion = DEFAULT_LR[spec.model] if spec.lr > DEFAULT_LR[spec.model] else spec.lr / 10
+    usual = defaults_for(spec.model, getattr(spec, "dataset", "")).get("lr", DEFAULT_LR[spec.model])
+    suggestion = usual if spec.lr > usual else spec.lr / 10
     return ending(
         "diverged", "diverged_lr", epochs_done, lr=f"{spec.lr:g}", suggestion=f"{suggestion:g}", **values
     )

@@ -150,7 +150,7 @@ def test_a_rule_across_settings_and_a_raced_values_problem_read_in_both_language
         refused = server.client.post(f"/play/linreg/race?lang={lang}", data=form)
         assert refused.status_code == 422 and html(words) in refused.text, (lang, refused.text)
     repeated = server.client.post("/play/linreg/race?lang=zh", data=form | {"race_values": "0.1, 0.1"})
-    assert repeated.status_code == 422 and html("values:每个值只能出现一次") in repeated.text
+    assert repeated.status_code == 422 and html("比赛的取值:每个值只能出现一次") in repeated.text
 
 
 def test_how_a_run_ended_reads_in_both_languages(data_dir):

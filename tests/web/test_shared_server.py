@@ -130,14 +130,15 @@ def test_a_flood_from_one_visitor_does_not_hold_back_another(tmp_path):
         live.wait_ready_workers(1)
         flooder, other = visitor(live), visitor(live)
         small = {"model": "mlp", "dataset": "digits", "batch_size": 16, "epochs": 4, "hidden_units": 64}
-        flood = [flooder.post("/api/runs", json=small).json()["id"] for _ in range(50)]
+        # each its own seed, so no two can share one cohort (tests/runs/test_cohorts.py covers those)
+        flood = [flooder.post("/api/runs", json=small | {"seed": i}).json()["id"] for i in range(50)]
         assert all(flood)
 
         def flood_started() -> int:
             return sum(flooder.get(f"/api/runs/{run_id}").json()["status"] != "queued" for run_id in flood)
 
         before = flood_started()
-        mine = other.post("/api/runs", json=small).json()
+        mine = other.post("/api/runs", json=small | {"seed": 999}).json()
         assert mine["position"] == 1, "next after the run that is training now"
         assert wait_status(other, mine["id"], FINISHED, timeout=120) == "done"
         assert flood_started() - before <= 2, "ours waited for at most the run that was training"
