@@ -154,9 +154,10 @@ class LocalPool:
         on_event: OnEvent,
         on_state: OnState,
         cohort_max: int = 32,
+        max_step_work: float = float("inf"),
     ):
         self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
-        self.cohort_max = cohort_max
+        self.cohort_max, self.max_step_work = cohort_max, max_step_work
         self.on_event, self.on_state = on_event, on_state
         self.pending = FairQueue()
         self.workers: list[Worker] = []
@@ -238,12 +239,25 @@ class LocalPool:
                 return
             if worker.ready and worker.alive and not worker.run_ids:
                 first = self.pending.pop()
-                job = [first, *self.pending.take_sharing(first[2], self.cohort_max - 1)]
+                job = [first, *self.pending.take_sharing(first[2], self.members_at_most(first[1]) - 1)]
                 worker.run_ids = [run_id for run_id, _, _ in job]
                 worker.stop_flags[:] = [False] * self.cohort_max  # the worker never resets them: a cancel
                 worker.jobs.send([(run_id, raw_spec) for run_id, raw_spec, _ in job])  # from now on holds
                 for run_id in worker.run_ids:
                     self.on_state(run_id, "running")
+
+    def members_at_most(self, raw_spec: dict) -> int:
+        """How many runs like this one a cohort may hold: PLAYGROUND_COHORT_MAX, and no more than keep a
+        cohort's step (about the sum of its members' steps) within the one-step work budget, so a cancel
+        still lands within a step's time."""
+        from app.training.budget import cost
+        from app.training.specs import SpecError, parse_spec
+
+        try:
+            step_work = cost(parse_spec(raw_spec).model_dump()).step_work
+        except SpecError:
+            return 1
+        return max(1, int(min(self.cohort_max, self.max_step_work / step_work)))
 
     # --- messages from the workers (reader thread -> loop thread) -----------------------------------
     def _read_forever(self) -> None:

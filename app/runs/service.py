@@ -290,6 +290,7 @@ class RunService(RunBook):
             self._on_event,
             self._on_state,
             settings.cohort_max,
+            settings.max_step_work,
         )
         self.writer = StoreWriter()
         self.on_finish = on_finish

@@ -110,3 +110,13 @@ def test_the_queue_takes_only_runs_that_share_and_keeps_the_rest_in_line():
     assert (
         queue.order() == ["s3", "y"] and cohort_signature
     )  # c, never served, goes before a({"model": "linreg"}) is None
+
+
+def test_a_cohort_holds_no_more_members_than_keep_its_step_within_the_step_budget():
+    """A cohort's step costs about the sum of its members' steps; the pool bounds the members so a
+    cancel still lands within one budgeted step."""
+    small = {"model": "softmax", "dataset": "fashion-mnist"}
+    wide = {"model": "mlp", "dataset": "fashion-mnist", "hidden_units": 2048, "hidden_layers": 3}
+    pool = LocalPool(1, "/tmp", lambda number: "cpu", 1, None, None, cohort_max=32, max_step_work=4e10)
+    assert pool.members_at_most(small) == 32
+    assert 1 <= pool.members_at_most(wide) < 8

@@ -204,7 +204,12 @@ def join_waiting(
     waiting = {other.decode(): json.loads(spec) for other, spec in client.hgetall(key).items()}
     order = sorted(waiting, key=lambda other: client.zscore(keys.QUEUED, other) or float("inf"))
     joined = []
-    for other in order[: settings.cohort_max - 1]:
+    from app.training.budget import cost
+    from app.training.specs import parse_spec
+
+    step_work = cost(parse_spec(raw_spec).model_dump()).step_work
+    at_most = max(1, int(min(settings.cohort_max, settings.max_step_work / step_work)))
+    for other in order[: at_most - 1]:
         client.hdel(key, other)
         run = MemberRun(other, settings, client, store)
         if run.heartbeat is not None:
