@@ -4,7 +4,7 @@ same runs one at a time on the same server, in the same run of this script.
     python bench/cohort.py [--class-size 24] [--epochs 10] [--alone 4] [--quick]
 
 One server (uvicorn, started through tests.server.running_server, one training worker as this 2-core
-machine gets by default, one torch thread), on Fashion-MNIST-format files: the real ones when they are
+machine gets by default, with its default two torch threads), on Fashion-MNIST-format files: the real ones when they are
 in PLAYGROUND_DATA_DIR, else full-size synthetic ones (60,000 + 10,000 images, bench/train_speed.py's
 generator). Every run is submitted through POST /api/runs or /api/races with the admin token (one
 visitor may otherwise have 3 runs in flight) and timed from submit to its `done` in GET /api/runs/{id}.
@@ -109,7 +109,7 @@ def main() -> None:
         if not fashion_mnist.is_on_disk(data_dir):
             print("Fashion-MNIST is not on disk: writing full-size synthetic files ...", flush=True)
             write_synthetic(data_dir)
-        with running_server(data_dir, workers=1, worker_threads=1, admin_token=ADMIN) as live:
+        with running_server(data_dir, workers=1, admin_token=ADMIN) as live:  # as deployed here
             live.wait_ready_workers(1)
             client = httpx.Client(
                 base_url=live.base, timeout=60, headers={"Authorization": f"Bearer {ADMIN}"}

@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
+GATHER_S = 0.25  # a new run waits this long for others pressed at the same moment, to start as one cohort
 BATCH_MESSAGES = 500  # messages from one worker handed to the loop at once, at most
 SERVED_REMEMBERED = 10_000  # visitors whose last turn the queue remembers
 OnEvent = Callable[..., None]  # (run id, event, when it was received)
@@ -158,6 +159,8 @@ class LocalPool:
     ):
         self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
         self.cohort_max, self.max_step_work = cohort_max, max_step_work
+        self.gather_s: float | None = GATHER_S
+        self._gathering: asyncio.TimerHandle | None = None
         self.on_event, self.on_state = on_event, on_state
         self.pending = FairQueue()
         self.workers: list[Worker] = []
@@ -208,6 +211,18 @@ class LocalPool:
         that can share their minibatches start together, as one cohort."""
         for run_id, raw_spec, owner in runs:
             self.pending.push(owner, (run_id, raw_spec, cohort_signature(raw_spec)))
+        self._dispatch_soon()
+
+    def _dispatch_soon(self) -> None:
+        """Dispatch after GATHER_S: a class pressing Train together arrives within a moment, and the runs
+        that can share then start as one cohort instead of the first alone and the rest after it."""
+        if not self.gather_s:  # no gathering: straight to the workers
+            self._dispatch()
+        elif self._gathering is None:
+            self._gathering = self._loop.call_later(self.gather_s, self._dispatch_gathered)
+
+    def _dispatch_gathered(self) -> None:
+        self._gathering = None
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
