@@ -136,7 +136,7 @@ def test_exports(server):
     table = lines[len(preamble) :]
     assert preamble[:2] == [f"# run: {run_id}", "# status: done"]  # a saved file says what it holds
     assert any(line.startswith("# ending: ") for line in preamble)
-    assert {"# model: \"linreg\"", "# epochs: 2", "# lr: 0.03", "# true_w: [2.0, -3.4]"} <= set(preamble)
+    assert {'# model: "linreg"', "# epochs: 2", "# lr: 0.03", "# true_w: [2.0, -3.4]"} <= set(preamble)
     assert table[0].startswith("kind,epoch,step,loss") and sum(r.startswith("epoch,") for r in table) == 2
     exported = server.client.get(f"/api/runs/{run_id}/export.json").json()
     assert list(exported)[:4] == ["id", "spec", "status", "ending"]  # settings and ending come first

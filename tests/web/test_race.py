@@ -92,11 +92,7 @@ def test_the_playground_race_button_redirects_to_the_race_page(server):
     started = server.client.post("/play/linreg/race", data=form, headers={"HX-Request": "true"})
     assert started.status_code == 200 and started.headers["HX-Redirect"].startswith("/races/")
     race_page = server.client.get(started.headers["HX-Redirect"])
-    assert (
-        race_page.status_code == 200
-        and "batch = 5" in race_page.text
-        and "batch = 50" in race_page.text
-    )
+    assert race_page.status_code == 200 and "batch = 5" in race_page.text and "batch = 50" in race_page.text
     too_few = server.client.post("/play/linreg/race", data=form | {"race_values": "5"})
     assert too_few.status_code == 422 and "2 to 4" in too_few.text
 
