@@ -226,8 +226,17 @@ class LocalPool:
         self._dispatch()
 
     def position(self, run_id: str) -> int | None:
-        """1 for the next run to start; None when the run is not waiting."""
-        return self.pending.position(run_id)
+        """1 for the next run to start; None when the run is not waiting. Runs gathering for a cohort
+        that free workers will take in a moment do not count as ahead of anyone."""
+        place = self.pending.position(run_id)
+        return None if place is None else max(1, place - self.free_workers())
+
+    def waiting(self) -> int:
+        """Runs that wait for a worker: those gathering for free workers will start in a moment."""
+        return max(0, len(self.pending) - self.free_workers())
+
+    def free_workers(self) -> int:
+        return sum(w.ready and w.alive and not w.run_ids for w in self.workers)
 
     def cancel(self, run_id: str) -> bool:
         """Drop a waiting run, or ask a running one to stop between two steps. The flag is raised the

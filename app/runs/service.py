@@ -306,7 +306,7 @@ class RunService(RunBook):
         self.mark_interrupted()
 
     def check_room(self, needed: int) -> None:
-        waiting = len(self.pool.pending)
+        waiting = self.pool.waiting()
         if waiting + needed > self.settings.queue_limit:
             raise self.room_refused(waiting, needed)
 

@@ -4,6 +4,7 @@ once and the race's one stream interleaves their step events."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from tests.server import running_server
@@ -44,3 +45,15 @@ def test_four_learning_rates_run_at_the_same_time_and_interleave(server):
     # lane 0 would end before lane 1 began)
     assert all(first[j] < last[i] for i in range(4) for j in range(4)), (first, last)
     assert [e["status"] for e in events if e["type"] == "finished"] == ["done"] * 4
+
+
+def test_runs_that_would_share_a_cohort_still_count_against_their_visitors_limit(server):
+    """Cohorts are how runs train, not a way past the per-visitor limit: three sharing runs in flight,
+    the fourth is refused (429) though it would have joined them."""
+    visitor = httpx.Client(base_url=server.base, timeout=60)
+    slow = BASE | {"epochs": 60, "batch_size": 8}
+    run_ids = [visitor.post("/api/runs", json=slow | {"lr": lr}).json()["id"] for lr in (0.01, 0.02, 0.03)]
+    fourth = visitor.post("/api/runs", json=slow | {"lr": 0.04})
+    assert fourth.status_code == 429 and "Retry-After" in fourth.headers
+    for run_id in run_ids:
+        assert visitor.delete(f"/api/runs/{run_id}").status_code == 202
