@@ -3,8 +3,8 @@ same runs one at a time on the same server, in the same run of this script.
 
     python bench/cohort.py [--class-size 24] [--epochs 10] [--alone 4] [--quick]
 
-One server (uvicorn, started through tests.server.running_server, one training worker as this 2-core
-machine gets by default, with its default two torch threads), on Fashion-MNIST-format files: the real ones when they are
+One server (uvicorn, started through tests.server.running_server, as deployed on this 2-core machine:
+one training worker with two torch threads), on Fashion-MNIST-format files: the real ones when they are
 in PLAYGROUND_DATA_DIR, else full-size synthetic ones (60,000 + 10,000 images, bench/train_speed.py's
 generator). Every run is submitted through POST /api/runs or /api/races with the admin token (one
 visitor may otherwise have 3 runs in flight) and timed from submit to its `done` in GET /api/runs/{id}.

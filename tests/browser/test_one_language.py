@@ -22,9 +22,9 @@ ALLOWED = {
     # the models' and functions' own names, as the book writes them in both languages
     "softmax", "ReLU", "relu", "sigmoid", "tanh", "leaky_relu", "MLP", "SGD", "exp", "log", "max", "sum",
     "argmax", "grad", "zero_grad", "backward", "view", "reshape", "mm", "mul", "matmul", "sgd", "lr", "w",
-    "b", "x", "y", "X", "W", "w1", "w2", "h", "o", "k", "n", "d", "q", "c", "hi", "lo", "eta", "dtype", "float32",
-    "float64", "inf", "NaN", "nan", "Size", "shape", "tensor", "CrossEntropyLoss", "Linear", "Flatten",
-    "Sequential", "broadcast_bug", "skip_zero_grad", "naive_softmax", "scratch", "concise",
+    "b", "x", "y", "X", "W", "w1", "w2", "h", "o", "k", "n", "d", "q", "c", "hi", "lo", "eta", "dtype",
+    "float32", "float64", "inf", "NaN", "nan", "Size", "shape", "tensor", "CrossEntropyLoss", "Linear",
+    "Flatten", "Sequential", "broadcast_bug", "skip_zero_grad", "naive_softmax", "scratch", "concise",
     # Fashion-MNIST's class names are the dataset's own labels
     "T", "shirt", "top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
     "Ankle", "boot",
