@@ -1,6 +1,8 @@
 """Run a spec to the end and keep its events, and make data files, for the training tests."""
 
 import numpy as np
+import pytest
+import torch
 
 from app.training.data import fashion_mnist
 from app.training.data.idx import write_idx
@@ -41,3 +43,14 @@ def write_fashion_like_files(data_dir, n_train: int, n_test: int, seed: int = 0)
         images_name, labels_name = fashion_mnist.SPLITS[split]
         write_idx(folder / images_name, images.astype(np.uint8))
         write_idx(folder / labels_name, labels.astype(np.uint8))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread (autouse in the modules that import it): these models are too small to gain from
+    a second, and on a busy 2-core machine two threads mostly wait for each other (the spiral's MLP: 3 s
+    on one thread, 26 s on two while other tests ran)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

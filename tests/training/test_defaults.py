@@ -4,7 +4,6 @@ changed, shows the lesson its page promises; a setting the caller gives is kept 
 import json
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -13,21 +12,10 @@ from app.training.budget import cost
 from app.training.data import auto_dataset
 from app.training.defaults import DEFAULTS, auto_dataset_name, defaults_for
 from app.training.specs import SPEC_CLASSES, parse_spec
-from tests.training.helpers import write_fashion_like_files
 
-from .helpers import last_epoch, run
+from .helpers import last_epoch, one_thread, run, write_fashion_like_files  # noqa: F401 (one_thread: autouse)
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are too small to gain from a second thread, and on a busy 2-core machine two threads
-    mostly wait for each other (the spiral's MLP: 3 s on one thread, 26 s on two while other tests ran)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_every_default_is_a_setting_of_its_model_and_within_its_bounds():

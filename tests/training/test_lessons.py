@@ -5,25 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from app.training.lessons import LESSONS, Expect, lessons_for
 from app.training.specs import parse_spec
 
-from .helpers import last_epoch, run, snapshots
+from .helpers import last_epoch, one_thread, run, snapshots  # noqa: F401 (one_thread: autouse)
 
 CATALOG = Path(__file__).parents[2] / "app" / "web" / "messages_lessons.yaml"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are too small to gain from a second thread, and on a busy 2-core machine two threads
-    mostly wait for each other (the spiral's MLP: 3 s on one thread, 26 s on two while other tests ran)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def misses(events, spec: dict, expect: Expect) -> list[str]:
