@@ -42,6 +42,20 @@ def cohort_signature(raw_spec: dict) -> tuple | None:
         return None
 
 
+def cohort_size_limit(raw_spec: dict, cohort_max: int, max_step_work: float) -> int:
+    """How many runs like this one a cohort may hold: `cohort_max` (PLAYGROUND_COHORT_MAX), and no more
+    than keep a cohort's step (about the sum of its members' steps) within the one-step work budget, so
+    a cancel still lands within a step's time."""
+    from app.training.budget import cost
+    from app.training.specs import SpecError, parse_spec
+
+    try:
+        step_work = cost(parse_spec(raw_spec).model_dump()).step_work
+    except SpecError:
+        return 1
+    return max(1, int(min(cohort_max, max_step_work / step_work)))
+
+
 class FairQueue:
     """Waiting runs, served one visitor at a time in turn: the next run to start is the first waiting
     run of the visitor served longest ago (or never), so however many runs one visitor queues, every
@@ -271,17 +285,7 @@ class LocalPool:
                     self.on_state(run_id, "running")
 
     def members_at_most(self, raw_spec: dict) -> int:
-        """How many runs like this one a cohort may hold: PLAYGROUND_COHORT_MAX, and no more than keep a
-        cohort's step (about the sum of its members' steps) within the one-step work budget, so a cancel
-        still lands within a step's time."""
-        from app.training.budget import cost
-        from app.training.specs import SpecError, parse_spec
-
-        try:
-            step_work = cost(parse_spec(raw_spec).model_dump()).step_work
-        except SpecError:
-            return 1
-        return max(1, int(min(self.cohort_max, self.max_step_work / step_work)))
+        return cohort_size_limit(raw_spec, self.cohort_max, self.max_step_work)
 
     # --- messages from the workers (reader thread -> loop thread) -----------------------------------
     def _read_forever(self) -> None:

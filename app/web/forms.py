@@ -171,5 +171,5 @@ def play_query(spec: dict) -> str:
         elif name in BOOL_FIELDS:
             pairs += [(name, "on")] if value else []
         elif value is not None:
-            pairs.append((name, f"{value:g}" if isinstance(value, float) else str(value)))
+            pairs.append((name, plain_number(value)))
     return urlencode(pairs)

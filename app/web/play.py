@@ -50,8 +50,10 @@ async def playground(request: Request, model_key: str):
     model = MODELS.get(model_key)
     if model is None:
         return not_found(request, tr(request, "error.no_playground", name=repr(model_key)))
-    spec, notices = spec_from_query(model, request.query_params, auto_dataset(request))
+    auto = auto_dataset(request)
+    spec, notices = spec_from_query(model, request.query_params, auto)
     controls = localized_help(request, controls_of(model, spec))
+    lessons = lesson_links(request)
     for name, control in controls.items():
         if "step" in control:  # a number field
             control["problems"] = number_problems(request, name, control)
@@ -60,9 +62,9 @@ async def playground(request: Request, model_key: str):
         "play.html",
         model=model,
         controls=controls,
-        pair_defaults=pair_defaults(request, model),
-        lessons=lesson_links(request),
-        lesson=lesson_shown(request),
+        pair_defaults=pair_defaults(request, model, auto),
+        lessons=lessons,
+        lesson=next((one for one in lessons if one["key"] == request.query_params.get("lesson")), None),
         notices=localized(request, notices),
         pitfalls={name: tr(request, f"pitfall.{name}") for name in PITFALLS},
         datasets=dataset_choices(request),
@@ -120,12 +122,12 @@ async def cancel_run(request: Request, run_id: str):
     return HTMLResponse(f'<button type="button" id="cancel" class="danger" disabled>{label}</button>')
 
 
-def pair_defaults(request: Request, model) -> dict:
-    """For the form's script: each dataset's defaults for this model, and the labels of the controls
-    they set, so that choosing another dataset moves the controls the visitor has not touched."""
+def pair_defaults(request: Request, model, auto: str) -> dict:
+    """For the form's script: each dataset's defaults for this model ("auto" as the dataset `auto`
+    stands for here), and the labels of the controls they set, so that choosing another dataset moves
+    the controls the visitor has not touched."""
     if "dataset" not in model.controls:
         return {}
-    auto = auto_dataset(request)
     defaults = {
         name: defaults_for(model.key, auto if name == "auto" else name)
         for name in get_args(ClassificationDataset)
@@ -135,7 +137,8 @@ def pair_defaults(request: Request, model) -> dict:
 
 
 def lesson_links(request: Request) -> list[dict]:
-    """Every lesson preset as a link that opens its playground set up to show it."""
+    """Every lesson preset as a link that opens its playground set up to show it (?lesson= names the one
+    the page then says it shows)."""
     return [
         {
             "key": lesson.key,
@@ -145,14 +148,3 @@ def lesson_links(request: Request) -> list[dict]:
         }
         for lesson in LESSONS.values()
     ]
-
-
-def lesson_shown(request: Request) -> dict | None:
-    """The lesson the page was opened for (?lesson=), its title and what it shows; else None."""
-    lesson = LESSONS.get(request.query_params.get("lesson", ""))
-    if lesson is None:
-        return None
-    return {
-        "title": tr(request, f"lesson.{lesson.key}.title"),
-        "shows": tr(request, f"lesson.{lesson.key}.shows"),
-    }

@@ -194,7 +194,7 @@ def join_waiting(
     """The waiting runs that share this run's cohort signature (the web lists them in keys.sharing),
     oldest first, claimed for this task: up to PLAYGROUND_COHORT_MAX in all. Each claim is the same
     SET NX a run's own task makes, so a run is trained once whoever takes it."""
-    from app.runs.pool import cohort_signature
+    from app.runs.pool import cohort_signature, cohort_size_limit
 
     signature = cohort_signature(raw_spec)
     if signature is None:
@@ -204,11 +204,7 @@ def join_waiting(
     waiting = {other.decode(): json.loads(spec) for other, spec in client.hgetall(key).items()}
     order = sorted(waiting, key=lambda other: client.zscore(keys.QUEUED, other) or float("inf"))
     joined = []
-    from app.training.budget import cost
-    from app.training.specs import parse_spec
-
-    step_work = cost(parse_spec(raw_spec).model_dump()).step_work
-    at_most = max(1, int(min(settings.cohort_max, settings.max_step_work / step_work)))
+    at_most = cohort_size_limit(raw_spec, settings.cohort_max, settings.max_step_work)
     for other in order[: at_most - 1]:
         client.hdel(key, other)
         run = MemberRun(other, settings, client, store)
