@@ -1,5 +1,5 @@
-"""How runs and settings read in words, in the visitor's language: catalog lookups, summaries, compare
-legends, how a run ended, how long ago it started, and the problems found in a setting."""
+"""How runs and settings read in words, in the visitor's language: summaries, compare legends, how a run
+ended, how long ago it started, and the problems found in a setting (catalog lookups are in i18n.py)."""
 
 from datetime import UTC, datetime
 
