@@ -10,10 +10,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.classes.service import Classes
+from app.classes.store import ClassStore
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, datasets, errors, exercises, pages, race, security
+from app.web import api, class_board, classes, datasets, errors, exercises, pages, race, security
+from app.web.class_feed import ClassFeeds
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
 from app.web.metrics import Metrics
@@ -31,10 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = make_service(settings, app.state.metrics)
         service.start()
         app.state.runs = service
+        app.state.classes = Classes(ClassStore(service.store.engine))
         app.state.metrics.watch(service)
         app.state.demos = DemoProcess()
         settle_garbage_collector()
         yield
+        app.state.class_feeds.close()
         app.state.fashion_mnist_download.close()
         app.state.demos.close()
         service.close()
@@ -49,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.settings = settings
     app.state.race_feeds = RaceFeeds()
+    app.state.class_feeds = ClassFeeds()
     app.state.fashion_mnist_download = datasets.FashionMnistDownload(settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
@@ -87,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return HTMLResponse(api_docs_page(app.title, app.openapi_url))
 
     app.include_router(race.router)
+    app.include_router(classes.router)
+    app.include_router(classes.pages)
+    assert class_board.router is classes.router  # the board's routes are on the same routers
     app.include_router(pages.router)
     app.include_router(exercises.router)
     app.include_router(datasets.router)

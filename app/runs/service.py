@@ -88,6 +88,7 @@ class RunState:
     epochs: list[dict] = field(default_factory=list)
     owner: str = ""
     group: str = ""  # the race it belongs to, else its own id: a race counts once against a visitor's limit
+    class_code: str = ""  # the class it was started in, if any
     started: dict | None = None
     ending: dict | None = None
     queued_to_store: int = 0  # events handed to the store writer so far
@@ -125,12 +126,14 @@ class RunBook:
     def _stored(self, run_id: str):
         return lambda after: self.store.chunks(run_id, after)
 
-    async def submit(self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False) -> RunState:
+    async def submit(
+        self, spec: dict, owner: str = "", group: str = "", is_admin: bool = False, class_code: str = ""
+    ) -> RunState:
         """Queue a validated spec (as a dict) for `owner`; raise a Refused when it cannot be taken."""
-        return (await self.submit_all([spec], owner, group, is_admin))[0]
+        return (await self.submit_all([spec], owner, group, is_admin, class_code))[0]
 
     async def submit_all(
-        self, specs: list[dict], owner: str, group: str = "", is_admin: bool = False
+        self, specs: list[dict], owner: str, group: str = "", is_admin: bool = False, class_code: str = ""
     ) -> list[RunState]:
         """Queue every spec for `owner` (a race: one group), or none, raising the reason. The store's
         reads and writes go to a thread; the visitor's lock keeps concurrent requests from all slipping
@@ -139,16 +142,16 @@ class RunBook:
             self.check_budget(spec)
         lock = self._locks.setdefault(owner, asyncio.Lock())
         async with lock:
-            runs = [self.new_run(spec, owner, group) for spec in specs]
+            runs = [self.new_run(spec, owner, group, class_code) for spec in specs]
             await asyncio.to_thread(self._admit, runs, is_admin)
             for run in runs:
                 self.runs[run.id] = run
             await self.enqueue_all(runs)
         return runs
 
-    def new_run(self, spec: dict, owner: str, group: str) -> RunState:
+    def new_run(self, spec: dict, owner: str, group: str, class_code: str = "") -> RunState:
         run_id = new_id()
-        return RunState(id=run_id, spec=spec, owner=owner, group=group or run_id)
+        return RunState(id=run_id, spec=spec, owner=owner, group=group or run_id, class_code=class_code)
 
     def check_budget(self, spec: dict) -> None:
         problems = cost(spec).over(
@@ -198,7 +201,7 @@ class RunBook:
 
     def add_to_store(self, run: RunState) -> None:
         try:
-            self.store.add(run.id, run.spec, run.owner, run.group)
+            self.store.add(run.id, run.spec, run.owner, run.group, run.class_code)
         except Exception as error:  # any driver's write error: the run cannot be kept, so it cannot start
             log.error("run store cannot write: %s", error)
             raise StoreUnavailable(
@@ -218,6 +221,7 @@ class RunBook:
             status=row.status,
             owner=row.owner or "",
             group=row.id,
+            class_code=row.class_code or "",
             epochs=list(row.epochs or []),
             ending=row.ending or None,
         )

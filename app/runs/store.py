@@ -47,6 +47,7 @@ class RunRow(Base):
     final: Mapped[dict] = mapped_column(JSON, default=dict)  # the last epoch event
     owner: Mapped[str] = mapped_column(String(64), default="", index=True)  # the visitor who started it
     group_id: Mapped[str] = mapped_column(String(32), default="")  # its race, else its own id
+    class_code: Mapped[str] = mapped_column(String(8), default="", index=True)  # the class it ran in
     epochs: Mapped[list] = mapped_column(JSON, default=list)  # every epoch event (at most 200)
     ending: Mapped[dict] = mapped_column(JSON, default=dict)  # the finished event
     event_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -127,7 +128,7 @@ class RunStore:
         Base.metadata.create_all(self.engine)
         add_missing_columns(self.engine)
 
-    def add(self, run_id: str, spec: dict, owner: str = "", group: str = "") -> None:
+    def add(self, run_id: str, spec: dict, owner: str = "", group: str = "", class_code: str = "") -> None:
         with Session(self.engine) as session, session.begin():
             session.add(
                 RunRow(
@@ -139,6 +140,7 @@ class RunStore:
                     final={},
                     owner=owner,
                     group_id=group or run_id,
+                    class_code=class_code,
                     epochs=[],
                     ending={},
                 )

@@ -10,6 +10,7 @@
   }
 
   function syncUrl(form) {
+    if ("classMode" in form.dataset) return; // a class's page keeps its own address
     const data = new FormData(form);
     data.delete("replace");
     const query = new URLSearchParams(data).toString();
@@ -146,9 +147,29 @@
     return true;
   }
 
+  /* What the whole page needs once; setUpForm again whenever a new form is swapped in (a class's teacher
+     pushed another preset). */
   function setUp() {
     const form = document.getElementById("settings");
     if (!form) return;
+    document.body.addEventListener("htmx:confirm", beforeStart);
+    document.body.addEventListener("htmx:afterSwap", focusNewRun);
+    document.body.addEventListener("htmx:afterSwap", (event) => {
+      const swapped = event.detail.target && event.detail.target.querySelector("form#settings");
+      if (swapped) setUpForm(swapped);
+    });
+    // Fashion-MNIST downloaded from this page: its menu entry can be chosen now
+    document.body.addEventListener("fashion-mnist-ready", () => {
+      document.querySelectorAll("#settings option[data-missing]").forEach((option) => {
+        option.disabled = false;
+        option.textContent = option.dataset.label;
+        option.removeAttribute("data-missing");
+      });
+    });
+    setUpForm(form);
+  }
+
+  function setUpForm(form) {
     const slider = document.getElementById("lr-slider");
     const shown = document.getElementById("lr-value");
     const lr = document.getElementById("lr");
@@ -167,7 +188,7 @@
       return checked ? checked.value : "scratch";
     }
     function followImpl() {
-      if (!naive) return;
+      if (!naive || "locked" in naive.dataset) return;
       naive.disabled = impl() === "concise";
       if (naive.disabled) naive.checked = false;
     }
@@ -179,16 +200,6 @@
       input.addEventListener("blur", () => showProblem(input));
     });
     followDataset(form);
-    document.body.addEventListener("htmx:confirm", beforeStart);
-    document.body.addEventListener("htmx:afterSwap", focusNewRun);
-    // Fashion-MNIST downloaded from this page: its menu entry can be chosen now
-    document.body.addEventListener("fashion-mnist-ready", () => {
-      form.querySelectorAll("option[data-missing]").forEach((option) => {
-        option.disabled = false;
-        option.textContent = option.dataset.label;
-        option.removeAttribute("data-missing");
-      });
-    });
 
     form.addEventListener("input", () => { followImpl(); syncUrl(form); });
     form.addEventListener("change", () => { followImpl(); syncUrl(form); });
@@ -206,7 +217,7 @@
 
     const copy = document.getElementById("copy-link");
     const feedback = document.getElementById("copy-feedback");
-    copy.addEventListener("click", () => {
+    if (copy) copy.addEventListener("click", () => {
       syncUrl(form);
       copyText(location.href).then(
         () => { feedback.textContent = window.pg.tr("link_copied"); },
