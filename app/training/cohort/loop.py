@@ -138,9 +138,9 @@ class Cohort:
                 self.model.probe.active = any(
                     self.wants_health(member, self.step + 1) for member in self.members
                 )
-            mean_losses, scores = self.model.train_step(X, y)
+            mean_losses, predicted = self.model.train_step(X, y)
             self.step += 1
-            sums.add(mean_losses, len(X), scores, y)
+            sums.add(mean_losses, len(X), predicted, y)
             for member in self.members:
                 member.window_examples += len(X)
             yield from self.step_events(epoch, sums)
@@ -250,9 +250,11 @@ class RunningSums:
         self.loss_sum = torch.zeros(slots, device=device)
         self.correct = torch.zeros(slots, device=device)
 
-    def add(self, mean_losses: torch.Tensor, batch_size: int, scores: torch.Tensor, y: torch.Tensor) -> None:
+    def add(
+        self, mean_losses: torch.Tensor, batch_size: int, predicted: torch.Tensor, y: torch.Tensor
+    ) -> None:
         self.window += mean_losses * batch_size
-        self.correct += (scores.argmax(dim=2) == y.unsqueeze(1)).sum(dim=0)
+        self.correct += (predicted == y.unsqueeze(1)).sum(dim=0)
 
     def close(self, slots) -> list[float]:
         """The windows of these slots (one device sync), added to their epoch's loss and restarted."""
@@ -289,9 +291,8 @@ class TestSums:
 
     @torch.no_grad()
     def add(self, model: BatchedClassifier, X: torch.Tensor, y: torch.Tensor) -> None:
-        scores = model.forward(X)
-        self.loss_sum += model.losses(scores, y).mean(dim=0) * len(X)
-        predicted = scores.argmax(dim=2)  # (n, slots)
+        losses, predicted = model.losses(model.forward(X), y)  # (n, slots) each
+        self.loss_sum += losses.mean(dim=0) * len(X)
         self.correct += (predicted == y.unsqueeze(1)).sum(dim=0)
         if self.classes:
             for slot in range(len(self.confusion)):

@@ -14,7 +14,6 @@ member each slot holds, and `keep` drops the slots of members that ended.
 """
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from ..insights import activation_shares, health_rows
@@ -63,6 +62,33 @@ class ClampReLU(torch.autograd.Function):
         return torch.ops.aten.threshold_backward(G, X, ClampReLU.BELOW_ZERO)
 
 
+class CrossEntropyAndPrediction(torch.autograd.Function):
+    """softmax.softmax_cross_entropy (naive off) of each row of scores, and the row's argmax, in one pass
+    with one backward node. The losses are the book's numbers bit for bit: the same max, exp, sum and
+    log, and -(S_y - log s) is exactly log s - S_y. The backward is what autograd derives from those
+    ops, E x (g / s) with g taken off at the true class, also bit for bit; nn.CrossEntropyLoss computes
+    the same function up to rounding. Why: the book's loss over rows of 10 classes is many small ops,
+    each a pass over (n x members) rows, and its autograd graph costs twice the forward; together with
+    the separate argmax for the accuracy it was the largest item after the matmuls at 32 members."""
+
+    @staticmethod
+    def forward(ctx, O: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        top, predicted = O.max(dim=1, keepdim=True)  # max's index is the first maximal one, as argmax's
+        S = O - top
+        E = torch.exp(S)
+        total = E.sum(dim=1, keepdim=True)
+        losses = (torch.log(total) - S.gather(1, y.view(-1, 1))).squeeze(1)
+        ctx.save_for_backward(E, total, y)
+        ctx.mark_non_differentiable(predicted)
+        return losses, predicted.squeeze(1)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor, _):
+        E, total, y = ctx.saved_tensors
+        g = g.unsqueeze(1)
+        return (E * (g / total)).scatter_add_(1, y.view(-1, 1), -g), None
+
+
 class BatchedClassifier:
     """K softmax regressions, or K MLPs of one shape, from scratch or concise, trained in one step."""
 
@@ -81,7 +107,6 @@ class BatchedClassifier:
         self.sizes = layer_sizes(specs[0], num_inputs, num_outputs)
         self.device = device
         self.layers = self.initial_layers(generator)
-        self.cross_entropy = nn.CrossEntropyLoss(reduction="none")
         # each activation as its single run applies it: the book's function, or the nn module
         self.activations = ACTIVATIONS | {"relu": ClampReLU.apply}
         if self.concise:
@@ -173,29 +198,39 @@ class BatchedClassifier:
             self.probe.saw_hidden(H.movedim(member_dim, 0))
         return H
 
-    def losses(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Each member's loss on each example, (n, K): nn.CrossEntropyLoss, or the book's
-        softmax_cross_entropy (naive or not, per member)."""
-        n, K, classes = scores.shape
+    def losses(self, scores: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's loss on each example and its predicted class, both (n, K): the loss the
+        member's run computes (nn.CrossEntropyLoss, or the book's softmax_cross_entropy, naive or not)."""
+        K = scores.shape[1]
         if self.concise:
-            return self.cross_entropy(scores.reshape(-1, classes), y.repeat_interleave(K)).view(n, K)
+            return self.member_losses(scores, y, naive=False)
         pieces = [
             self.member_losses(scores if stop - start == K else scores[:, start:stop], y, naive)
             for start, stop, naive in self.naive_runs
         ]
-        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)
+        if len(pieces) == 1:
+            return pieces[0]
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*pieces, strict=True))
 
     @staticmethod
-    def member_losses(scores: torch.Tensor, y: torch.Tensor, naive: bool) -> torch.Tensor:
-        """The book's softmax_cross_entropy for members that share `naive`: (n, members)."""
+    def member_losses(
+        scores: torch.Tensor, y: torch.Tensor, naive: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(losses, predicted classes), each (n, members), for members that share `naive`."""
         n, members, classes = scores.shape
         labels = y.repeat_interleave(members)
-        return softmax_cross_entropy(scores.reshape(-1, classes), labels, naive).view(n, members)
+        rows = scores.reshape(-1, classes)
+        if naive:  # the literal softmax, whose overflow is the lesson
+            losses, predicted = softmax_cross_entropy(rows, labels, naive=True), rows.detach().argmax(dim=1)
+        else:
+            losses, predicted = CrossEntropyAndPrediction.apply(rows, labels)
+        return losses.view(n, members), predicted.view(n, members)
 
     def train_step(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One minibatch for every member: returns each member's mean loss (K,) and the scores."""
+        """One minibatch for every member: returns each member's mean loss (K,) and the class it
+        predicts for each example (n, K)."""
         scores = self.forward(X)
-        losses = self.losses(scores, y)
+        losses, predicted = self.losses(scores, y)
         if self.concise:  # each member's mean, like nn.CrossEntropyLoss's default reduction
             losses.mean(dim=0).sum().backward()
         else:  # summed, as the book's (l + penalty).sum().backward()
@@ -206,7 +241,7 @@ class BatchedClassifier:
             self.probe.saw_grads(self.hidden_grad_norms(1 if self.concise else len(X)))
         self.sgd(len(X))
         self.zero_grad()
-        return losses.detach().mean(dim=0), scores.detach()
+        return losses.detach().mean(dim=0), predicted
 
     @torch.no_grad()
     def add_penalty_gradients(self, batch_size: int) -> None:
