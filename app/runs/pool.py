@@ -225,12 +225,13 @@ class LocalPool:
         that can share their minibatches start together, as one cohort."""
         for run_id, raw_spec, owner in runs:
             self.pending.push(owner, (run_id, raw_spec, cohort_signature(raw_spec)))
-        self._dispatch_soon()
+        self._dispatch_soon(group=len(runs) > 1)
 
-    def _dispatch_soon(self) -> None:
+    def _dispatch_soon(self, group: bool = False) -> None:
         """Dispatch after GATHER_S: a class pressing Train together arrives within a moment, and the runs
-        that can share then start as one cohort instead of the first alone and the rest after it."""
-        if not self.gather_s:  # no gathering: straight to the workers
+        that can share then start as one cohort instead of the first alone and the rest after it. A group
+        submitted as one (a race's lanes) is all here already: it goes to the workers at once."""
+        if not self.gather_s or group:  # nothing to wait for: straight to the workers
             self._dispatch()
         elif self._gathering is None:
             self._gathering = self._loop.call_later(self.gather_s, self._dispatch_gathered)

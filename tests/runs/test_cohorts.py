@@ -5,7 +5,7 @@ only that member."""
 import asyncio
 import time
 
-from app.runs.pool import FairQueue, LocalPool, cohort_signature
+from app.runs.pool import GATHER_S, FairQueue, LocalPool, cohort_signature
 
 SHARED = {"model": "softmax", "dataset": "blobs", "epochs": 3, "batch_size": 16}
 OTHER = {"model": "mlp", "dataset": "xor", "epochs": 2}
@@ -32,15 +32,21 @@ class Recorder:
         return events[-1] if events and events[-1]["type"] == "finished" else None
 
 
-async def run_pool(tmp_path, jobs: list[tuple[str, dict, str]], during=None, timeout: float = 120):
-    """A one-worker pool fed `jobs` (run id, spec, owner) at once; waits until every run ended."""
+async def run_pool(
+    tmp_path, jobs: list[tuple[str, dict, str]], during=None, timeout: float = 120, as_group: bool = False
+):
+    """A one-worker pool fed `jobs` (run id, spec, owner) at once, one by one or as one group (a race's
+    lanes); waits until every run ended. The recorder's `submitted` is when the jobs went in."""
     recorder = Recorder()
     pool = LocalPool(1, str(tmp_path), lambda number: "cpu", 1, recorder.on_event, recorder.on_state)
     pool.start()
     try:
         while not pool.ready_count():
             await asyncio.sleep(0.05)
-        for run_id, spec, owner in jobs:
+        recorder.submitted = time.monotonic()
+        if as_group:
+            pool.submit_all(jobs)
+        for run_id, spec, owner in [] if as_group else jobs:
             pool.submit(run_id, spec, owner)
         deadline = time.monotonic() + timeout
         while not all(recorder.ending(run_id) for run_id, _, _ in jobs):
@@ -66,6 +72,17 @@ def test_eight_runs_that_share_train_as_one_cohort_after_the_run_queued_before_t
     steps = [run_id for run_id in recorder.order if run_id.startswith("lr")]
     assert len(set(steps[:16])) == 8  # the members' events interleave: they train side by side
     assert {recorder.ending(run_id)["status"] for run_id, _, _ in cohort} == {"done"}
+
+
+def test_a_group_submitted_together_starts_at_once_as_one_cohort(tmp_path):
+    """A race's lanes arrive in one submit_all: nothing more is coming, so they skip the gathering wait
+    that single submits get (GATHER_S) and start together."""
+    lanes = [(f"lane{i}", SHARED | {"lr": 0.1 * (i + 1)}, "racer") for i in range(4)]
+    recorder = asyncio.run(run_pool(tmp_path, lanes, as_group=True))
+    starts = [recorder.started[run_id] for run_id, _, _ in lanes]
+    assert max(starts) - recorder.submitted < GATHER_S / 2
+    assert max(starts) - min(starts) < 0.05
+    assert {recorder.ending(run_id)["status"] for run_id, _, _ in lanes} == {"done"}
 
 
 def test_a_members_numbers_are_its_own_and_a_cancel_ends_only_that_member(tmp_path):
