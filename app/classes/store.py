@@ -3,15 +3,15 @@ scaled-out server sees the same class.
 
 Everything that happens in a class (a student joins, a student starts a run, the teacher pushes a preset
 or a quiz item, an answer, the reveal, the end) is a row of its event log, numbered 1, 2, 3 ... per class.
-Each write takes the class row's lock first (SELECT ... FOR UPDATE on PostgreSQL; SQLite writes one at a
-time anyway), so the numbers are given and committed in order: a reader that has seen event n never
+Each write takes the class row's lock first (see ClassStore.change), so the numbers are given and
+committed in order: a reader that has seen event n never
 misses an event below n that commits later.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -131,7 +131,11 @@ class ClassStore:
         """Run change(session, class_row) under the class row's lock; it returns an event (type, data)
         to append to the class log, or None. Returns the appended event."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            row = session.scalars(select(ClassRow).where(ClassRow.code == code).with_for_update()).first()
+            # A write first: it takes the row's lock on PostgreSQL and the database's write lock on SQLite
+            # (whose driver starts a transaction only at the first write, so a SELECT ... FOR UPDATE,
+            # which SQLite ignores anyway, would read outside it and two writers could both read seq n).
+            session.execute(update(ClassRow).where(ClassRow.code == code).values(last_seq=ClassRow.last_seq))
+            row = session.scalars(select(ClassRow).where(ClassRow.code == code)).first()
             if row is None:
                 raise KeyError(code)
             made = change(session, row)

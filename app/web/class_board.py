@@ -13,9 +13,9 @@ import json
 from typing import Annotated
 
 import segno
-from markupsafe import escape
 from fastapi import Form, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import escape
 from sse_starlette import EventSourceResponse
 
 from app.classes.rules import ClassProblem, settable

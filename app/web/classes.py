@@ -195,6 +195,26 @@ class Joining(BaseModel):
     name: str = Field(max_length=200, description="your display name in the class (1 to 30 characters)")
 
 
+@router.get("/api/classes/{code}")
+async def api_class(request: Request, code: str) -> dict:
+    """The class as its students see it: title, status, the preset's spec and the unlocked settings."""
+    row = await find_class(request, code)
+    if row is None:
+        raise HTTPException(404, tr(request, "class.no_class", code=code[:40]))
+    teaching = is_admin(request) or classes_of(request).is_teacher(row, visitor_of(request))
+    if not teaching and await student_of(request, row) is None:
+        raise HTTPException(403, tr(request, "class.not_joined"))
+    return {
+        "code": row.code,
+        "title": row.title,
+        "status": row.status,
+        "preset": row.preset["key"],
+        "spec": row.preset["spec"],
+        "unlocked": row.unlocked,
+        "quiz": row.quiz or {},
+    }
+
+
 @router.post("/api/classes/{code}/students", status_code=201)
 async def api_join(request: Request, code: str, joining: Joining) -> dict:
     """Join a class under a display name (made unique in the class); joining again keeps your name."""
@@ -222,7 +242,7 @@ async def join_from_form(request: Request, code: str, name: Annotated[str, Form(
             "class_join.html",
             problem.status,
             row=row,
-            name=name,
+            student_name=name,
             problem=problem_text(request, problem),
         )
     request.app.state.class_feeds.poke(row.code)
@@ -282,7 +302,7 @@ async def class_page(request: Request, code: str):
         return not_found(request, tr(request, "class.no_class", code=code[:40]))
     student = await student_of(request, row)
     if student is None:
-        return page(request, "class_join.html", row=row, name="", problem="")
+        return page(request, "class_join.html", row=row, student_name="", problem="")
     quiz = await quiz_context(request, row, student)
     return page(request, "class_play.html", **form_context(request, row, {}, student), **quiz)
 
