@@ -76,6 +76,15 @@ def quiz_items(request: Request) -> dict:
     return items
 
 
+def item_groups(request: Request) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The Ask list: each section's title and its items' questions, in the board's language."""
+    lang = language(request)
+    return [
+        (getattr(section.title, lang), [(item.id, getattr(item.question, lang)) for item in section.items])
+        for section in load_sections()
+    ]
+
+
 def board_data(request: Request, row: ClassRow) -> dict:
     """What board.js starts from."""
     spec = row.preset["spec"]
@@ -113,6 +122,8 @@ async def board(request: Request, code: str, key: str = ""):
             c for c in unlockable_choices(request) if c["name"] in settable(row.preset["spec"]["model"])
         ],
         items=quiz_items(request),
+        item_groups=item_groups(request),
+        chosen_item=(row.quiz or {}).get("item") or load_sections()[0].items[0].id,
         board=board_data(request, row),
     )
 

@@ -500,20 +500,31 @@
     }
 
     // --- the quiz ----------------------------------------------------------------------------------
+    // Formulas written \( ... \) in the questions are typeset by the vendored KaTeX, as on /exercises.
+    const MATH = { delimiters: [{ left: "\\(", right: "\\)", display: false }], throwOnError: false };
+    const typeset = (root) => window.renderMathInElement && window.renderMathInElement(root, MATH);
+    typeset(document.getElementById("quiz-items-list"));
+
     function drawQuiz() {
       const question = document.getElementById("quiz-question");
       const answered = document.getElementById("quiz-answered");
       const bars = document.getElementById("quiz-bars");
       if (!question || !answered || !bars) return;
       const item = state.quiz.item ? items[state.quiz.item] : null;
-      question.replaceChildren();
       if (!item) {
+        question.replaceChildren();
+        delete question.dataset.item;
         question.textContent = state.quiz.item ? state.quiz.item : pg.tr("board_no_question", null, "");
         answered.textContent = "";
         bars.replaceChildren();
         return;
       }
-      appendWithCode(question, item.question);
+      if (question.dataset.item !== state.quiz.item) {
+        question.dataset.item = state.quiz.item;
+        question.replaceChildren();
+        appendWithCode(question, item.question);
+        typeset(question);
+      }
       const answers = state.answers.get(state.quiz.item) || new Map();
       let text = pg.tr("board_answered", { count: answers.size, total: state.students.size });
       if (state.quiz.revealed) text += " " + pg.tr("board_revealed");

@@ -13,7 +13,7 @@ import pytest
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 VIEWPORT = {"width": 1280, "height": 900}
-PAGES = ["/", "/play/linreg", "/play/softmax", "/play/mlp", "/runs", "/exercises", "/exercises/mlp"]
+PAGES = ["/", "/play/linreg", "/play/softmax", "/play/mlp", "/runs", "/exercises", "/exercises/mlp", "/classes/new"]
 RUN_AXE = """async () => {
     const result = await axe.run(document, { resultTypes: ["violations"] });
     return result.violations
@@ -71,3 +71,23 @@ def test_a_live_panel_after_train_has_no_serious_violation(browser, server):
     finally:
         context.close()
     assert not violations, json.dumps(violations, indent=1)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_class_board_and_a_students_page_have_no_serious_violation(browser, server, lang):
+    teacher = httpx.Client(base_url=server.base, timeout=60)
+    code = teacher.post("/api/classes", json={"title": "Week 3", "unlocked": ["lr"]}).json()["code"]
+    teacher.post(f"/api/classes/{code}/students", json={"name": "Ana"})
+    teacher.post(f"/classes/{code}/quiz", data={"item": "gather-picks"})
+    for path in (f"/classes/{code}/board", f"/classes/{code}", f"/classes/{code}/summary"):
+        context = browser.new_context(base_url=server.base, bypass_csp=True, viewport=VIEWPORT)
+        context.add_cookies([{"name": k, "value": v, "url": server.base} for k, v in teacher.cookies.items()])
+        page = context.new_page()
+        try:
+            page.goto(f"{path}?lang={lang}")
+            page.wait_for_load_state("networkidle")
+            page.evaluate(AXE)
+            violations = page.evaluate(RUN_AXE)
+        finally:
+            context.close()
+        assert not violations, (path, json.dumps(violations, indent=1, ensure_ascii=False))

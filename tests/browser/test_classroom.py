@@ -101,7 +101,7 @@ def test_a_class_trains_on_three_phones_and_the_board_shows_it_live(contexts):
     assert [s["student"] for s in bold] == [int(rows.nth(0).get_attribute("data-student"))]
 
     # A quiz item, answered by two students; the board's bars show both; Reveal reaches the students.
-    board.locator("#quiz-item").select_option("gather-picks")
+    board.locator("#quiz-item-gather-picks").check()
     board.locator("#ask").click()
     for page, choice in ((students[0], "a"), (students[1], "b")):
         expect(page.locator("#quiz-form")).to_be_visible(timeout=15_000)

@@ -70,9 +70,19 @@ def finished_runs(server):
                             "values": [0.1, 1]}
     ).json()  # fmt: skip
     wait_until_finished(visitor, [run["id"] for run in race["runs"]])
+    # A class this visitor teaches and has joined (its board, its student page, its summary), with a
+    # finished run, a quiz item asked and answered; and a class not joined (its join page). Their title
+    # and the name are what people type, in any language: numbers here, so neither walk reads them.
+    code = visitor.post("/api/classes", json={"title": "3.2", "unlocked": ["lr", "epochs"]}).json()["code"]
+    visitor.post(f"/api/classes/{code}/students", json={"name": "007"})
+    class_run = visitor.post(f"/api/classes/{code}/runs", json={"lr": 0.1, "epochs": 1}).json()["id"]
+    wait_until_finished(visitor, [class_run])
+    visitor.post(f"/classes/{code}/quiz", data={"item": "softmax-weight-shape"})
+    visitor.post(f"/classes/{code}/answers", data={"item": "softmax-weight-shape", "answer": "4x3"})
+    other = visitor.post("/api/classes", json={"title": "3.3"}).json()["code"]
     cookies = dict(visitor.cookies)
     visitor.close()
-    return {"runs": ids, "race": race["id"], "cookies": cookies}
+    return {"runs": ids, "race": race["id"], "cookies": cookies, "class": code, "other_class": other}
 
 
 def wait_until_finished(visitor: httpx.Client, run_ids: list[str]) -> None:
@@ -104,6 +114,12 @@ def walked_paths(runs: dict) -> list[str]:
         "/no/such/page",
         "/runs/0123456789abcdef",
         "/datasets/fashion-mnist",
+        "/classes/new",
+        f"/classes/{runs['class']}",
+        f"/classes/{runs['class']}/board",
+        f"/classes/{runs['class']}/summary",
+        f"/classes/{runs['other_class']}",
+        "/classes/join?code=223344",
     ]
 
 
