@@ -13,7 +13,16 @@ import pytest
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
 VIEWPORT = {"width": 1280, "height": 900}
-PAGES = ["/", "/play/linreg", "/play/softmax", "/play/mlp", "/runs", "/exercises", "/exercises/mlp", "/classes/new"]
+PAGES = [
+    "/",
+    "/play/linreg",
+    "/play/softmax",
+    "/play/mlp",
+    "/runs",
+    "/exercises",
+    "/exercises/mlp",
+    "/classes/new",
+]
 RUN_AXE = """async () => {
     const result = await axe.run(document, { resultTypes: ["violations"] });
     return result.violations
