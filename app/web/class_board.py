@@ -314,6 +314,14 @@ async def export_class_json(request: Request, code: str) -> Response:
     )
 
 
+def cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run: text people typed (a name, an answer) starting with
+    =, +, - or @ gets a leading apostrophe. Numbers are written as they are."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
 @pages.get("/classes/{code}/export.csv")
 async def export_class_csv(request: Request, code: str) -> Response:
     """One row per run, then one per quiz answer (the `kind` column says which)."""
@@ -325,11 +333,23 @@ async def export_class_csv(request: Request, code: str) -> Response:
                      "item", "answer", "verdict"])  # fmt: skip
     for one in runs:
         settings = ";".join(f"{k}={v}" for k, v in one["settings"].items())
-        writer.writerow(["run", one["student"], one["run_id"], settings, one["status"], one["epochs"],
+        writer.writerow(["run", cell(one["student"]), one["run_id"], settings, one["status"], one["epochs"],
                          one["test_acc"], one["test_loss"], "", "", ""])  # fmt: skip
     for one in answers:
         writer.writerow(
-            ["answer", one["student"], "", "", "", "", "", "", one["item"], one["answer"], one["verdict"]]
+            [
+                "answer",
+                cell(one["student"]),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                one["item"],
+                cell(one["answer"]),
+                one["verdict"],
+            ]
         )
     return Response(
         out.getvalue(), media_type="text/csv; charset=utf-8", headers=attachment(f"class-{row.code}.csv")

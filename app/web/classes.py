@@ -25,7 +25,7 @@ from .api import describe as describe_run
 from .api import event_stream
 from .class_feed import ClassFeed
 from .datasets import auto_dataset, dataset_choices
-from .errors import ERROR_RESPONSES
+from .errors import ERROR_RESPONSES, Message
 from .forms import ACTIVATIONS, MODELS, PITFALLS, TRUE_W, controls_of, localized_help, raw_spec
 from .i18n import messages
 from .identity import is_admin, visitor_of
@@ -33,7 +33,11 @@ from .refusals import refusal_error
 from .views import not_found, page, panel_context, refused, refused_run, runs_of
 from .wording import field_label, number_problems, tr
 
-router = APIRouter(tags=["classes"], responses=ERROR_RESPONSES)
+CLASS_RESPONSES = {
+    **ERROR_RESPONSES,
+    409: {"model": Message, "description": "the class has ended, is full, or asks another question now"},
+}
+router = APIRouter(tags=["classes"], responses=CLASS_RESPONSES)
 pages = APIRouter(include_in_schema=False)
 
 
@@ -58,6 +62,12 @@ async def student_of(request: Request, row: ClassRow) -> StudentRow | None:
 def problem_text(request: Request, problem: ClassProblem) -> str:
     key = f"class.problem.{problem.code}"
     return tr(request, key, **problem.values) if key in messages() else str(problem)
+
+
+def class_error(request: Request, problem: ClassProblem) -> HTTPException:
+    """The JSON API's answer: a 422 lists its problems (one here), as every 422 of the API does."""
+    text = problem_text(request, problem)
+    return HTTPException(problem.status, [text] if problem.status == 422 else text)
 
 
 def feed_of(request: Request, code: str) -> ClassFeed:
@@ -85,7 +95,7 @@ def preset_choices(request: Request) -> list[dict]:
 def resolve_preset(request: Request, key: str) -> dict:
     """The preset as a full run spec on this server (its dataset `auto` made concrete)."""
     if key not in PRESETS:
-        raise ClassProblem(f"preset: no preset {key!r}", "unknown_preset", key=key[:40])
+        raise ClassProblem(f"preset: no preset {key!r}", "unknown_preset", preset=key[:40])
     return parse_spec(dict(PRESETS[key]), auto_dataset=auto_dataset(request)).model_dump()
 
 
@@ -138,7 +148,7 @@ async def api_create_class(request: Request, new: NewClass) -> dict:
         row = await create_class(request, new)
     except (ClassProblem, SpecError) as error:
         raise HTTPException(
-            422, problem_text(request, error) if isinstance(error, ClassProblem) else error.problems
+            422, [problem_text(request, error)] if isinstance(error, ClassProblem) else error.problems
         ) from None
     return {"code": row.code, "title": row.title, "unlocked": row.unlocked, **class_urls(request, row)}
 
@@ -224,7 +234,7 @@ async def api_join(request: Request, code: str, joining: Joining) -> dict:
     try:
         student = await blocking(classes_of(request).join, row.code, visitor_of(request), joining.name)
     except ClassProblem as problem:
-        raise HTTPException(problem.status, problem_text(request, problem)) from None
+        raise class_error(request, problem) from None
     request.app.state.class_feeds.poke(row.code)
     return {"code": row.code, "name": student.name, "student": student.number}
 
@@ -360,7 +370,7 @@ async def api_class_run(request: Request, code: str, values: dict) -> dict:
     try:
         run = await start_class_run(request, row, student, values, strict=True)
     except ClassProblem as problem:
-        raise HTTPException(problem.status, problem_text(request, problem)) from None
+        raise class_error(request, problem) from None
     except SpecError as error:
         raise HTTPException(422, error.problems) from None
     except Refused as error:

@@ -111,15 +111,17 @@ def test_a_locked_setting_is_refused_by_name_and_the_run_is_tagged_with_the_clas
     join(student, code, "Bo")
     refused = student.post(f"/api/classes/{code}/runs", json={"lr": 0.1, "batch_size": 8})
     assert refused.status_code == 422
-    assert "batch_size" in refused.json()["detail"] and "locked" in refused.json()["detail"]
+    assert refused.json()["detail"] == [
+        "batch_size: locked by the teacher. Change only the settings the class page leaves editable."
+    ]
     refused = student.post(f"/api/classes/{code}/runs", json={"model": "mlp"})
-    assert refused.status_code == 422 and "model" in refused.json()["detail"]
+    assert refused.status_code == 422 and refused.json()["detail"][0].startswith("model:")
     batch_size = student.get(f"/api/classes/{code}").json()["spec"]["batch_size"]
     same_value = student.post(f"/api/classes/{code}/runs", json={"lr": 0.2, "batch_size": batch_size})
     assert same_value.status_code == 201, same_value.text  # a locked setting at the class's value is fine
     assert same_value.json()["class"] == code
     zh = student.post(f"/api/classes/{code}/runs?lang=zh", json={"epochs": 3})
-    assert zh.status_code == 422 and "锁定" in zh.json()["detail"]
+    assert zh.status_code == 422 and "锁定" in zh.json()["detail"][0]
     outsider = visitor(server)
     assert outsider.post(f"/api/classes/{code}/runs", json={"lr": 0.1}).status_code == 403
 
@@ -160,6 +162,10 @@ def test_names_with_markup_are_text_everywhere(server):
     student.post(f"/api/classes/{code}/runs", json={"lr": 0.1, "epochs": 1})
     summary = teacher.get(f"/classes/{code}/summary").text
     assert "<b>x</b>" not in summary and "&lt;b&gt;x&lt;/b&gt;" in summary
+    spreadsheet = visitor(server)
+    join(spreadsheet, code, "=HYPERLINK(1)")
+    spreadsheet.post(f"/api/classes/{code}/runs", json={"lr": 0.1, "epochs": 1})
+    assert ",'=HYPERLINK(1)," in teacher.get(f"/classes/{code}/export.csv").text  # never a formula
 
 
 def test_a_students_stream_carries_only_the_class_wide_events(server):
