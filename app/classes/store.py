@@ -8,12 +8,15 @@ committed in order: a reader that has seen event n never
 misses an event below n that commits later.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+log = logging.getLogger("d2l_playground.classes")
 
 
 class Base(DeclarativeBase):
@@ -88,7 +91,14 @@ class ClassStore:
 
     def __init__(self, engine):
         self.engine = engine
-        Base.metadata.create_all(engine)
+        try:
+            Base.metadata.create_all(engine)
+        except (
+            SQLAlchemyError
+        ) as error:  # a read-only store: the server still serves runs; classes answer 503
+            log.warning(
+                "cannot create the class tables (%s); classes are unavailable", error.__class__.__name__
+            )
 
     # --- reading ----------------------------------------------------------------------------------
     def get(self, code: str) -> ClassRow | None:

@@ -16,6 +16,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.training.specs import excerpt, shorten
@@ -55,6 +56,7 @@ def install(app: FastAPI) -> None:
     """Register the app's exception handlers."""
     app.add_exception_handler(RequestValidationError, refuse_invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(SQLAlchemyError, store_error)
     app.add_exception_handler(Exception, server_error)
 
 
@@ -90,6 +92,16 @@ async def http_error(request: Request, error: StarletteHTTPException) -> Respons
     default = HTTPStatus(error.status_code).phrase
     detail = "" if error.detail in (None, default) else shorten(str(error.detail), 300)
     return error_page(request, error.status_code, title, message, detail, error.headers)
+
+
+async def store_error(request: Request, error: SQLAlchemyError) -> Response:
+    """The store failed a read or a write that a route did not expect to fail (a read-only or full disk, a
+    database gone): 503 saying so in the visitor's language, never a traceback to the visitor."""
+    log.error("the store failed on %s: %s", request.url.path, shorten(str(error), 300))
+    message = say(request, "problem.store_unavailable")
+    if not wants_page(request):
+        return JSONResponse({"detail": message}, status_code=503)
+    return error_page(request, 503, say(request, "refused.store"), message)
 
 
 async def server_error(request: Request, error: Exception) -> Response:

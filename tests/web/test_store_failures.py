@@ -94,6 +94,9 @@ def test_a_read_only_data_directory_refuses_runs_with_a_message(small_disk, tmp_
             assert live.client.get("/healthz").status_code == 200, "alive, only not ready"
             assert_refuses_runs_in_both_languages(live)
             assert live.client.get("/api/runs/earlier").json()["status"] == "done"
+            refused = live.client.post("/api/classes", json={"title": "Week 3"})  # classes cannot be kept
+            assert refused.status_code == 503 and "read-only" in refused.json()["detail"]
+            assert live.client.get("/classes/ABCDEF", headers={"Accept": "text/html"}).status_code == 503
             assert "Traceback" not in live.log()
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
