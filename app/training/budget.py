@@ -58,7 +58,7 @@ def data_shape(spec: dict) -> tuple[int, int, int, int]:
         return n, max(1, int(n * LINREG_HELD_OUT_SHARE)), len(spec["true_w"]), 1
     name = spec["dataset"]
     if name in TOY_CLASSES:
-        n_test = int(spec["n_examples"] * TOY_TEST_SHARE)
+        n_test = int(spec["n_examples"] * spec.get("test_share", TOY_TEST_SHARE))
         return spec["n_examples"] - n_test, n_test, 2, TOY_CLASSES[name]
     return IMAGE_SETS.get(name, IMAGE_SETS["fashion-mnist"])  # auto: the larger of the two it may be
 

@@ -1,7 +1,8 @@
 """Pictures of the model's state, as plain numbers the web can draw.
 
 - linear regression: the learned w and b next to the true ones;
-- 2-D sets: class probabilities on a grid over the plane (the decision boundary);
+- 2-D sets: class probabilities on a grid over the plane (the decision boundary), drawn under the
+  training and test points the `started` event's preview carries (at most PREVIEW_POINTS of each);
 - image sets: predictions for a fixed handful of test images, and softmax's weights as one image per class.
 """
 
@@ -44,11 +45,14 @@ def preview(dataset: Dataset) -> dict:
         return {"kind": "scatter", "X": rounded(dataset.X_train[:n]), "y": rounded(dataset.y_train[:n, 0])}
     if dataset.image_shape is None:
         n = min(PREVIEW_POINTS, len(dataset.X_test))
+        n_train = min(PREVIEW_POINTS, len(dataset.X_train))
         extent = grid_extent(dataset)
         return {
             "kind": "points",
             "X": rounded(dataset.X_test[:n]),
             "labels": dataset.y_test[:n].tolist(),
+            "X_train": rounded(dataset.X_train[:n_train]),
+            "labels_train": dataset.y_train[:n_train].tolist(),
             "extent": extent,
             "grid_size": GRID_SIZE,
         }

@@ -92,6 +92,12 @@ class ClassifierSpec(BaseSpec):
     )
     n_examples: int = Field(600, ge=30, le=100_000, description="points generated for the 2-D sets")
     noise: float = Field(0.2, ge=0, le=2, description="noise of the 2-D sets")
+    test_share: float = Field(
+        0.25, ge=0.1, le=0.5, description="share of the 2-D set's points held out for testing"
+    )
+    data_seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="draws the 2-D set's points; 0: the run's seed draws them"
+    )
     naive_softmax: bool = Field(False, description="pitfall: exp() without subtracting the max first")
 
     @model_validator(mode="after")

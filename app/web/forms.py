@@ -25,6 +25,8 @@ class Model:
 
 
 COMMON = ("lr", "batch_size", "epochs", "impl", "seed", "skip_zero_grad")
+# The 2-D sets' own data settings (the image sets ignore them): the page shows them for those sets only
+TOY2D_CONTROLS = ("noise", "n_examples", "test_share", "data_seed")
 MODELS = {
     "linreg": Model(
         "linreg",
@@ -38,14 +40,23 @@ MODELS = {
         "Softmax regression",
         "Turn scores into class probabilities and train them with cross-entropy. On the 2-D sets the "
         "boundaries are straight lines; on images each class's weights become a picture you can read.",
-        (*COMMON, "dataset", "init_std", "naive_softmax"),
+        (*COMMON, "dataset", *TOY2D_CONTROLS, "init_std", "naive_softmax"),
     ),
     "mlp": Model(
         "mlp",
         "Multilayer perceptron",
         "Add a hidden layer and a nonlinearity and the boundary can bend: train on spiral or xor, which "
         "softmax cannot separate, and see what width, depth and the activation change.",
-        (*COMMON, "dataset", "init_std", "hidden_units", "hidden_layers", "activation", "naive_softmax"),
+        (
+            *COMMON,
+            "dataset",
+            *TOY2D_CONTROLS,
+            "init_std",
+            "hidden_units",
+            "hidden_layers",
+            "activation",
+            "naive_softmax",
+        ),
     ),
 }
 

@@ -13,9 +13,9 @@ from .i18n import language, messages, tr, tr_coded
 # The order settings are named in, in legends and summaries; each reads as the catalog's setting.<name>.
 SETTING_ORDER = (
     "model", "dataset", "true_w", "impl", "lr", "batch_size", "epochs", "hidden_units", "hidden_layers",
-    "activation", "init_std", "weight_decay", "seed", "n_examples", "noise", "true_b", "noise_std",
-    "skip_zero_grad", "broadcast_bug", "naive_softmax", "landscape_fix_b", "step_events_per_epoch",
-    "insights",
+    "activation", "init_std", "weight_decay", "seed", "n_examples", "noise", "test_share", "data_seed",
+    "true_b", "noise_std", "skip_zero_grad", "broadcast_bug", "naive_softmax", "landscape_fix_b",
+    "step_events_per_epoch", "insights",
 )  # fmt: skip
 SELF_NAMED = {"model", "dataset", "true_w", "impl"}  # their value alone says what they are
 

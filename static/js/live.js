@@ -183,7 +183,7 @@ and the confusion matrix ("confusion" snapshots).
         this.images = preview.pixels.map((pixels) => grayImage(pixels, w, h));
       }
       if (preview.kind === "scatter") this.buildWeightsTable();
-      if (preview.kind === "points") this.buildClassLegend();
+      if (preview.kind === "points") { this.buildClassLegend(); this.buildPointsToggle(); }
       this.schedule();
     }
 
@@ -407,7 +407,7 @@ and the confusion matrix ("confusion" snapshots).
         : window.pg.tr("linreg_data", { x: dims === 1 ? "x" : window.pg.tr("first_feature") }));
     }
 
-    // --- 2-D sets: class probabilities over the plane, the test points on top -----------------------------
+    // --- 2-D sets: class probabilities over the plane, the training and test points on top ----------------
     buildClassLegend() {
       const legend = this.el.querySelector("#picture-legend");
       if (!legend) return;
@@ -419,6 +419,40 @@ and the confusion matrix ("confusion" snapshots).
         li.append(swatch, document.createTextNode(window.pg.tr("class_legend", { name: window.pg.className(name) })));
         return li;
       }));
+    }
+
+    /* Under the legend: which dots are training and which test points, and a box that shows or hides
+       the test points (shown at first). */
+    buildPointsToggle() {
+      const legend = this.el.querySelector("#picture-legend");
+      if (!legend || !this.started.preview.X_train) return;
+      const note = document.createElement("li");
+      note.className = "points-note";
+      note.textContent = window.pg.tr("points_legend");
+      legend.append(note);
+      let box = this.el.querySelector("#show-test-points");
+      if (!box) {
+        const label = document.createElement("label");
+        label.className = "check points-toggle";
+        box = document.createElement("input");
+        box.type = "checkbox";
+        box.id = "show-test-points";
+        box.checked = true;
+        label.append(box, document.createTextNode(" " + window.pg.tr("show_test_points")));
+        const item = document.createElement("li");
+        item.append(label);
+        legend.append(item);
+        box.addEventListener("change", () => this.schedule());
+      }
+      this.showTestPoints = () => box.checked;
+    }
+
+    /* One dot: training points small with a white rim, test points larger with a dark ring. */
+    drawDot(ctx, x, y, label, isTest) {
+      ctx.fillStyle = window.pg.PALETTE[label % window.pg.PALETTE.length];
+      ctx.strokeStyle = isTest ? "#1b1b1b" : "#ffffff";
+      ctx.lineWidth = isTest ? 2 : 1;
+      ctx.beginPath(); ctx.arc(x, y, isTest ? 5 : 3.5, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
     }
 
     drawBoundary(preview) {
@@ -457,20 +491,36 @@ and the confusion matrix ("confusion" snapshots).
       }
       const sx = (x) => ((x - x0) / (x1 - x0)) * width;
       const sy = (y) => height - ((y - y0) / (y1 - y0)) * height;
+      const train = preview.X_train || [];
+      train.forEach((point, i) => this.drawDot(ctx, sx(point[0]), sy(point[1]), preview.labels_train[i], false));
+      const showTest = this.showTestPoints ? this.showTestPoints() : true;
+      const test = showTest ? preview.X : [];
       let right = 0;
-      preview.X.forEach((point, i) => {
+      test.forEach((point, i) => {
         const label = preview.labels[i];
-        ctx.fillStyle = window.pg.PALETTE[label % window.pg.PALETTE.length];
-        ctx.strokeStyle = "#1b1b1b";
-        ctx.lineWidth = 1.2;
-        ctx.beginPath(); ctx.arc(sx(point[0]), sy(point[1]), 4.5, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+        this.drawDot(ctx, sx(point[0]), sy(point[1]), label, true);
         if (snap) right += this.predictAt(snap.probs, preview.extent, point) === label ? 1 : 0;
       });
+      window.playground.drawn = { train: train, test: test }; // what the map shows, for the tests
       ctx.strokeStyle = "#888";
       ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
-      this.setCaption(snap
-        ? window.pg.tr("regions_caption", { step: this.snapshot.step, right: right, n: preview.X.length })
-        : window.pg.tr("regions_empty"));
+      this.setCaption(this.regionsCaption(snap, showTest, right, preview));
+    }
+
+    /* The map in words: how many test points lie in their class's region, or, with the test points
+       hidden, how many training points are drawn. */
+    regionsCaption(snap, showTest, right, preview) {
+      const train = (preview.X_train || []).length;
+      if (!train) {
+        return snap
+          ? window.pg.tr("regions_caption", { step: this.snapshot.step, right: right, n: preview.X.length })
+          : window.pg.tr("regions_empty");
+      }
+      if (!snap) return showTest ? window.pg.tr("regions_empty_points") : window.pg.tr("regions_empty_train");
+      if (showTest) {
+        return window.pg.tr("regions_caption", { step: this.snapshot.step, right: right, n: preview.X.length });
+      }
+      return window.pg.tr("regions_caption_train", { step: this.snapshot.step, n_train: train });
     }
 
     predictAt(probs, extent, point) {

@@ -1,6 +1,7 @@
 /* The playground form: the log-scale learning-rate slider, the URL kept in step with the form, Copy link,
-   each number checked on the page (with the server's own sentences), and Train again asking before it
-   replaces your live run; after Train, focus moves to the new run's status line. */
+   each number checked on the page (with the server's own sentences), the 2-D sets' data controls and
+   Regenerate, and Train again asking before it replaces your live run; after Train, focus moves to the
+   new run's status line. */
 (function () {
   "use strict";
 
@@ -131,6 +132,37 @@
     });
   }
 
+  /* The 2-D sets' data controls (noise, points, test share, data seed) shown only while a 2-D set is
+     chosen: the image sets ignore them. Their values stay in the form, and so in the link. */
+  function followToy2d(form) {
+    const box = document.getElementById("toy2d-controls");
+    const select = document.getElementById("f-dataset");
+    if (!box || !select) return;
+    const sets = box.dataset.toy2dSets.split(" ");
+    const show = () => { box.hidden = !sets.includes(select.value); };
+    select.addEventListener("change", show);
+    show();
+    const regenerate = document.getElementById("regenerate");
+    const seed = document.getElementById("f-data_seed");
+    if (!regenerate || !seed) return;
+    regenerate.addEventListener("click", () => {
+      seed.value = String(newDataSeed(Number(seed.value)));
+      showProblem(seed);
+      syncUrl(form);
+    });
+  }
+
+  /* A random data seed from 1 to 2^31 - 1 (0 would mean "the run's seed"), never the current one. */
+  function newDataSeed(current) {
+    const draw = new Uint32Array(1);
+    let seed = current;
+    while (seed === current) {
+      window.crypto.getRandomValues(draw);
+      seed = 1 + (draw[0] % 2147483647);
+    }
+    return seed;
+  }
+
   /* Sets one control of the form; true when its value changed. */
   function setControl(name, value) {
     if (name === "lr") {
@@ -200,6 +232,7 @@
       input.addEventListener("blur", () => showProblem(input));
     });
     followDataset(form);
+    followToy2d(form);
 
     form.addEventListener("input", () => { followImpl(); syncUrl(form); });
     form.addEventListener("change", () => { followImpl(); syncUrl(form); });

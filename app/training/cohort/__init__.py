@@ -30,7 +30,7 @@ def signature(spec: RunSpec) -> tuple | None:
         return None
     dataset = (spec.dataset,)
     if spec.dataset not in FILE_DATASETS:  # generated from the spec's own settings
-        dataset += (spec.n_examples, spec.noise)
+        dataset += (spec.n_examples, spec.noise, spec.test_share, spec.data_seed)
     shape = (spec.hidden_layers, spec.hidden_units) if spec.model == "mlp" else ()
     return (spec.model, spec.impl, *dataset, spec.batch_size, spec.epochs, spec.seed, *shape)
 

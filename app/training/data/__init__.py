@@ -11,7 +11,8 @@ from .dataset import Dataset, DatasetUnavailable
 from .digits import digits
 from .synthetic import synthetic_linear
 from .toy2d import MAKERS as TOY2D_MAKERS
-from .toy2d import toy2d
+from .toy2d import TEST_SHARE as TOY2D_TEST_SHARE
+from .toy2d import data_seed_of, toy2d
 
 __all__ = [
     "Dataset",
@@ -56,8 +57,12 @@ def load_dataset(
         return synthetic_linear(spec.true_w, spec.true_b, spec.n_examples, spec.noise_std, spec.seed)
     name = resolve_dataset_name(spec, data_dir)
     if name in TOY2D_MAKERS:
-        key = (name, spec.n_examples, spec.noise, spec.seed)
-        return LOADED.get(key) or LOADED.keep(key, toy2d(name, spec.n_examples, spec.noise, spec.seed))
+        key = toy2d_key(name, spec)
+        found = LOADED.get(key)
+        if found is None:
+            made = toy2d(name, spec.n_examples, spec.noise, data_seed_of(spec), spec.test_share)
+            found = LOADED.keep(key, made)
+        return found
     if name == "digits":
         return LOADED.get(("digits",)) or LOADED.keep(("digits",), digits())
     key = ("fashion-mnist", str(data_dir))
@@ -65,6 +70,13 @@ def load_dataset(
     if found is None:
         found = LOADED.keep(key, fashion_mnist.load(data_dir, download=download, on_progress=on_progress))
     return found
+
+
+def toy2d_key(name: str, spec: RunSpec) -> tuple:
+    """What tells one kept 2-D set from another: its points (name, size, noise, the seed that drew
+    them), then its split where that is not the usual one (so the usual split keeps its short key)."""
+    key = (name, spec.n_examples, spec.noise, data_seed_of(spec))
+    return key if spec.test_share == TOY2D_TEST_SHARE else (*key, spec.test_share)
 
 
 class LoadedDatasets:

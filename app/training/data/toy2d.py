@@ -50,11 +50,13 @@ CLASS_NAMES = {
 }
 
 
-def toy2d(name: str, n_examples: int, noise: float, seed: int) -> Dataset:
+def toy2d(name: str, n_examples: int, noise: float, seed: int, test_share: float = TEST_SHARE) -> Dataset:
+    """`n_examples` points drawn by `seed`, the last `test_share` of them held out for testing: the
+    same arguments always give the same points, and another seed other points."""
     points, labels = MAKERS[name](n_examples, noise, np.random.default_rng(seed))
     X = torch.tensor(points, dtype=torch.float32)
     y = torch.tensor(labels, dtype=torch.int64)
-    n_train = n_examples - int(n_examples * TEST_SHARE)
+    n_train = n_examples - int(n_examples * test_share)
     return Dataset(
         name=name,
         task="classification",
@@ -64,3 +66,9 @@ def toy2d(name: str, n_examples: int, noise: float, seed: int) -> Dataset:
         y_test=y[n_train:],
         class_names=CLASS_NAMES[name],
     )
+
+
+def data_seed_of(spec) -> int:
+    """The seed that draws a 2-D set's points: the spec's data_seed, or its run seed where that is 0
+    (the default), so runs made before Regenerate existed draw the very same points."""
+    return spec.data_seed or spec.seed
