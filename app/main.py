@@ -15,7 +15,7 @@ from app.classes.store import ClassStore
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, class_board, classes, datasets, errors, exercises, pages, race, security
+from app.web import api, class_board, classes, datasets, errors, exercises, pace, pages, race, security
 from app.web.class_feed import ClassFeeds
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Swagger UI from static/vendor/swagger-ui, started by static/js/docs.js: works offline."""
         return HTMLResponse(api_docs_page(app.title, app.openapi_url))
 
+    app.include_router(pace.router)
+    app.include_router(pace.pages)
     app.include_router(race.router)
     app.include_router(classes.router)
     app.include_router(classes.pages)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     cohort_max: int = Field(
         32, ge=1, le=64, description="runs that share their minibatches trained as one model, at most"
     )
+    pause_timeout_s: float = Field(
+        600.0,
+        ge=1,
+        le=86_400,
+        description="a paused run holds its worker; it is ended after this long paused",
+    )
     queue_limit: int = Field(100, ge=1, le=10_000, description="runs that may wait; more are refused (429)")
     database_url: str = Field("", description="SQLAlchemy URL of the run store; empty: SQLite in data_dir")
     broker_url: str = Field(

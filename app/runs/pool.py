@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
+from . import pacing
 from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
@@ -153,6 +154,7 @@ class Worker:
     jobs: Connection
     messages: Connection
     stop_flags: object  # one per member of the job it trains; shared with the process
+    pace_control: object  # pause, steps asked for, steps per second (pacing.py): for a run training alone
     ready: bool = False
     run_ids: list[str] = field(default_factory=list)  # the job it trains: one run, or a cohort
     pid: int | None = None
@@ -170,7 +172,9 @@ class LocalPool:
         on_state: OnState,
         cohort_max: int = 32,
         max_step_work: float = float("inf"),
+        pause_timeout_s: float = 600.0,
     ):
+        self.pause_timeout_s = pause_timeout_s
         self.size, self.data_dir, self.device_for, self.threads = size, data_dir, device_for, threads
         self.cohort_max, self.max_step_work = cohort_max, max_step_work
         self.gather_s: float | None = GATHER_S
@@ -205,16 +209,27 @@ class LocalPool:
         jobs_out, jobs_in = self._context.Pipe(duplex=False)
         messages_out, messages_in = self._context.Pipe(duplex=False)
         stop_flags = self._context.Array(ctypes.c_bool, self.cohort_max, lock=False)
+        pace_control = self._context.Array(ctypes.c_double, 3)
+        device = self.device_for(number)
         process = self._context.Process(
             target=worker_main,
-            args=(jobs_out, messages_in, stop_flags, self.data_dir, self.device_for(number), self.threads),
+            args=(
+                jobs_out,
+                messages_in,
+                stop_flags,
+                self.data_dir,
+                device,
+                self.threads,
+                pace_control,
+                self.pause_timeout_s,
+            ),  # fmt: skip
             name="d2l-worker",
             daemon=True,
         )
         process.start()
         jobs_out.close()
         messages_in.close()
-        return Worker(number, process, jobs_in, messages_out, stop_flags)
+        return Worker(number, process, jobs_in, messages_out, stop_flags, pace_control)
 
     # --- queue ------------------------------------------------------------------------------------
     def submit(self, run_id: str, raw_spec: dict, owner: str = "") -> None:
@@ -265,6 +280,21 @@ class LocalPool:
                 return True
         return False
 
+    def pace(self, run_id: str, action: str, steps_per_second: float | None = None) -> dict | str:
+        """Pause, resume, step or set the speed of a running run ("look": change nothing): its state after,
+        or why not: "waiting"
+        (not started yet), "shared" (it trains in a cohort, which pauses for no one) or "not_running"."""
+        worker = next((w for w in self.workers if run_id in w.run_ids), None)
+        if worker is None:
+            return "waiting" if self.pending.position(run_id) is not None else "not_running"
+        if len(worker.run_ids) > 1:
+            return "shared"
+        if action == "speed":
+            pacing.set_rate(worker.pace_control, steps_per_second)
+        elif action in ("pause", "resume", "step"):
+            getattr(pacing, action)(worker.pace_control)
+        return pacing.state(worker.pace_control)
+
     def ready_count(self) -> int:
         return sum(worker.ready and worker.alive for worker in self.workers)
 
@@ -280,6 +310,7 @@ class LocalPool:
                 first = self.pending.pop()
                 job = [first, *self.pending.take_sharing(first[2], self.members_at_most(first[1]) - 1)]
                 worker.run_ids = [run_id for run_id, _, _ in job]
+                pacing.reset(worker.pace_control)
                 worker.stop_flags[:] = [False] * self.cohort_max  # the worker never resets them: a cancel
                 worker.jobs.send([(run_id, raw_spec) for run_id, raw_spec, _ in job])  # from now on holds
                 for run_id in worker.run_ids:

@@ -295,6 +295,7 @@ class RunService(RunBook):
             self._on_state,
             settings.cohort_max,
             settings.max_step_work,
+            settings.pause_timeout_s,
         )
         self.writer = StoreWriter()
         self.on_finish = on_finish
@@ -328,6 +329,10 @@ class RunService(RunBook):
 
     def position(self, run_id: str) -> int | None:
         return self.pool.position(run_id)
+
+    def pace(self, run_id: str, action: str, steps_per_second: float | None = None) -> dict | str:
+        """pause, resume, step or speed: the run's pacing after it, or why not (pool.pace)."""
+        return self.pool.pace(run_id, action, steps_per_second)
 
     def get(self, run_id: str) -> RunState | None:
         """A live run, or a finished one read back from the store."""

@@ -20,7 +20,16 @@ def warm_up() -> None:
     torch.optim.SGD(layer.parameters(), lr=0.1).step()
 
 
-def worker_main(jobs, messages, stop_flags, data_dir: str, device: str, threads: int) -> None:
+def worker_main(
+    jobs,
+    messages,
+    stop_flags,
+    data_dir: str,
+    device: str,
+    threads: int,
+    pace_control=None,
+    pause_timeout_s=600.0,
+) -> None:
     import torch
 
     # Ctrl-C and SIGTERM reach the whole process group; the server decides when its workers stop.
@@ -33,22 +42,34 @@ def worker_main(jobs, messages, stop_flags, data_dir: str, device: str, threads:
     warm_up()
     messages.send((READY, None, os.getpid()))
     while (job := next_job(jobs)) is not None:  # [(run id, spec), ...]: the pool cleared the flags first
-        for run_id, event in train_job(job, data_dir, device, stop_flags):
+        for run_id, event in train_job(job, data_dir, device, stop_flags, pace_control, pause_timeout_s):
             messages.send((EVENT, run_id, event.model_dump(mode="json")))
         messages.send((IDLE, None, None))
 
 
-def train_job(job: list[tuple[str, dict]], data_dir: str, device: str, stop_flags):
+def train_job(
+    job: list[tuple[str, dict]],
+    data_dir: str,
+    device: str,
+    stop_flags,
+    pace_control=None,
+    pause_timeout_s=600.0,
+):
     """(run id, event) for every event of the job's runs: one run through the trainer the playground
-    shows, several as one cohort, each member's events its own."""
+    shows (it may be paused, stepped and slowed: app/runs/pacing.py), several as one cohort, each
+    member's events its own."""
     from app.training.cohort import train_cohort
     from app.training.specs import parse_spec
     from app.training.trainer import train
 
+    from .pacing import Pacer
+
     run_ids = [run_id for run_id, _ in job]
     specs = [parse_spec(raw_spec) for _, raw_spec in job]
     if len(specs) == 1:
-        for event in train(specs[0], data_dir=data_dir, device=device, should_stop=lambda: stop_flags[0]):
+        should_stop = lambda: stop_flags[0]  # noqa: E731 - read at every step
+        pace = Pacer(pace_control, should_stop, pause_timeout_s) if pace_control is not None else None
+        for event in train(specs[0], data_dir=data_dir, device=device, should_stop=should_stop, pace=pace):
             yield run_ids[0], event
         return
     members = train_cohort(

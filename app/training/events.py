@@ -38,6 +38,7 @@ class Step(BaseModel):
     layers: list[dict[str, Any]] | None = Field(
         None, description="MLP: per hidden layer, grad_norm, saturated and dead shares at this step"
     )
+    by_hand: bool = Field(False, description="a step asked for with Step while paused: this minibatch's loss")
 
 
 class Epoch(BaseModel):
@@ -57,6 +58,7 @@ class Snapshot(BaseModel):
     epoch: int
     kind: Literal["linear", "boundary", "images", "landscape", "confusion"]
     data: dict[str, Any]
+    by_hand: bool = Field(False, description="drawn after a step asked for by hand")
 
 
 class Finished(BaseModel):

@@ -110,10 +110,18 @@ def diverged(loss: float, initial_loss: float) -> bool:
     return not math.isfinite(loss) or loss > EXPLODED_FACTOR * max(initial_loss, 1.0)
 
 
+# What `pace` answers before a minibatch: train it, train it as a step asked for by hand, or stop (paused
+# past PLAYGROUND_PAUSE_TIMEOUT_S; PAUSE_MINUTES is only the figure the ending's message quotes).
+GO, STEP, TOO_LONG = "go", "step", "too_long"
+PAUSE_MINUTES = 10
+
+
 # How a run ends, in words; `code` and the values let the web say the same in another language.
 ENDINGS = {
     "done": "training ended after epoch {epochs}",
     "cancelled": "cancelled at step {step}",
+    "paused_too_long": "paused at step {step} for longer than {minutes} minutes, so the run was ended to "
+    "free its worker for others; start it again to go on",
     "diverged_naive": "loss became {loss} (the untrained model's was {initial}): exp() overflowed in the "
     "naive softmax (scores above about 88 give inf/inf = NaN). Turn naive_softmax off: subtracting each "
     "row's max first gives the same probabilities without overflow.",
@@ -156,10 +164,16 @@ def train(
     device: str = "auto",
     should_stop: Callable[[], bool] = lambda: False,
     on_download_progress: Callable[[str, int, int | None], None] | None = None,
+    pace: Callable[[], str] | None = None,
 ) -> Iterator[Event]:
-    """Run `spec` to the end, yielding events; the last one is always `finished`."""
+    """Run `spec` to the end, yielding events; the last one is always `finished`.
+
+    `pace`, if given, is asked before each minibatch and may wait there (a paused or slowed run): it
+    answers GO, STEP (this one minibatch was asked for by hand: it gets its own step event and pictures,
+    outside the regular ones, which stay exactly those of a run straight through) or TOO_LONG (paused
+    past the limit: the run ends)."""
     try:
-        yield from _train(spec, data_dir, pick_device(device), should_stop, on_download_progress)
+        yield from _train(spec, data_dir, pick_device(device), should_stop, on_download_progress, pace)
     except DownloadError as error:  # coded, so the page says it in the visitor's language
         yield Finished(
             status="failed", message=str(error), code=f"download_{error.code}", params=error.values
@@ -168,7 +182,7 @@ def train(
         yield Finished(status="failed", message=f"{type(error).__name__}: {error}")
 
 
-def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterator[Event]:
+def _train(spec, data_dir, device, should_stop, on_download_progress, pace=None) -> Iterator[Event]:
     generator = seed_everything(spec.seed)
     data: Dataset = load_dataset(spec, data_dir, on_progress=on_download_progress).to(device)
     model = build_model(spec, data.num_inputs, data.num_outputs, generator, device)
@@ -192,7 +206,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress) -> Iterato
     for epoch in range(1, spec.epochs + 1):
         started_at = time.perf_counter()
         run = EpochRun(spec, model, data, extent, epoch, step, initial_loss, landscape)
-        outcome = yield from run.train(generator, should_stop)
+        outcome = yield from run.train(generator, should_stop, pace)
         if outcome is not None:
             yield outcome
             return
@@ -279,12 +293,21 @@ class EpochRun:
         self.window_loss = torch.zeros((), device=device)  # summed since the last step event
         self.window_examples = 0
 
-    def train(self, generator, should_stop) -> Iterator[Event]:
+    def train(self, generator, should_stop, pace=None) -> Iterator[Event]:
         """Yield step events (and live snapshots); return a Finished event if the run must end early."""
         classifier = self.data.task == "classification"
         for X, y in minibatches(self.data.X_train, self.data.y_train, self.spec.batch_size, generator):
+            turn = pace() if pace else GO
             if should_stop():
                 return ending("cancelled", "cancelled", self.epoch - 1, step=self.step)
+            if turn == TOO_LONG:
+                return ending(
+                    "cancelled",
+                    "paused_too_long",
+                    self.epoch - 1,
+                    step=self.step,
+                    minutes=getattr(pace, "limit_minutes", PAUSE_MINUTES),
+                )
             if self.probe:  # look inside the hidden layers on some of the steps that become step events
                 self.probe.active = probe_due(self.step + 1, self.step_interval)
             loss, scores = self.model.train_step(X, y)
@@ -293,6 +316,8 @@ class EpochRun:
             self.window_examples += len(X)
             if classifier:
                 self.correct += (scores.argmax(dim=1) == y).sum()
+            if turn == STEP:  # asked for by hand: this minibatch's own loss and fresh pictures
+                yield from self.by_hand(loss)
             if step_event_due(self.step, self.step_interval):
                 mean_loss = self.close_window()
                 if diverged(mean_loss, self.initial_loss):
@@ -303,6 +328,18 @@ class EpochRun:
                     yield from self.linear_snapshots()
         self.close_window()
         return None
+
+    def by_hand(self, loss) -> Iterator[Event]:
+        """A step asked for by hand, shown at once. Marked `by_hand`, and the regular step events' loss
+        windows are left alone, so those stay the same as in a run that never paused."""
+        yield Step(step=self.step, epoch=self.epoch, loss=float(loss), by_hand=True)
+        looking = self.probe.active if self.probe else False
+        if self.probe:  # the picture's forward pass is not a training step: the layer probe looks away
+            self.probe.active = False
+        picture = snapshot(self.model, self.data, self.extent, self.step, self.epoch)
+        if self.probe:
+            self.probe.active = looking
+        yield picture.model_copy(update={"by_hand": True})
 
     def linear_snapshots(self) -> Iterator[Snapshot]:
         """w and b now; and a wider loss map when the path of w has left the current one."""

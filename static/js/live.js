@@ -627,3 +627,19 @@ and the confusion matrix ("confusion" snapshots).
     }
   }
 })();
+
+/* Keyboard for a live run's pace controls: Space pauses and resumes, the right arrow takes one step.
+   Keys typed into a field, a menu or on a focused button keep their usual meaning. */
+(function () {
+  "use strict";
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target.closest && target.closest("input, textarea, select, button, a, [contenteditable]")) return;
+    const id = event.key === " " ? "play-pause" : event.key === "ArrowRight" ? "step-once" : null;
+    const button = id && document.getElementById(id);
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  });
+})();

@@ -99,6 +99,10 @@ class BrokerRunService(RunBook):
             end_run(self.client, self.store, run_id, ended("cancelled", "cancelled_queued"), self.maxlen)
         return True
 
+    def pace(self, run_id: str, action: str, steps_per_second: float | None = None) -> dict | str:
+        """Pause and step need the worker's shared memory: only the embedded pool has them."""
+        return "broker"
+
     def position(self, run_id: str) -> int | None:
         try:
             rank = self.client.zrank(keys.QUEUED, run_id)
