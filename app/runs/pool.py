@@ -295,6 +295,9 @@ class LocalPool:
             getattr(pacing, action)(worker.pace_control)
         return pacing.state(worker.pace_control)
 
+    def paused_workers(self) -> int:
+        return sum(1 for w in self.workers if w.run_ids and pacing.state(w.pace_control)["paused"])
+
     def ready_count(self) -> int:
         return sum(worker.ready and worker.alive for worker in self.workers)
 

@@ -334,6 +334,10 @@ class RunService(RunBook):
         """pause, resume, step or speed: the run's pacing after it, or why not (pool.pace)."""
         return self.pool.pace(run_id, action, steps_per_second)
 
+    def paused_workers(self) -> int:
+        """Workers held by a paused run: the queue view says so, as they make everyone wait longer."""
+        return self.pool.paused_workers()
+
     def get(self, run_id: str) -> RunState | None:
         """A live run, or a finished one read back from the store."""
         if run_id in self.runs:

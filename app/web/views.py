@@ -19,7 +19,14 @@ def status_event(request: Request, run: RunState) -> dict:
     if run.ending or run.started:
         return run.ending or run.started
     if run.status == "queued":
-        return {"type": "queued", "run_id": run.id, "position": runs_of(request).position(run.id)}
+        service = runs_of(request)
+        held = service.paused_workers() if hasattr(service, "paused_workers") else 0
+        return {
+            "type": "queued",
+            "run_id": run.id,
+            "position": service.position(run.id),
+            "paused_workers": held,
+        }
     return {"type": "starting"}
 
 

@@ -91,3 +91,18 @@ def test_a_run_paused_too_long_ends_with_a_message(tmp_path):
         assert "worker" in finished["message"]
         zh = owner.get(f"/runs/{run_id}?lang=zh").text
         assert "暂停超过了" in zh
+
+
+def test_the_queue_says_when_a_paused_run_holds_a_worker(server):
+    owner = httpx.Client(base_url=server.base, timeout=30)
+    held = running(owner, LONG)
+    owner.post(f"/api/runs/{held}/pause")
+    other = running(owner, LONG | {"seed": 1})  # the second worker
+    waiting = owner.post("/api/runs", json=LONG | {"seed": 2}).json()["id"]
+    try:
+        status = owner.get(f"/play/runs/{waiting}/status").text
+        assert "queued at position 1" in status, status
+        assert "1 of the server&#39;s workers held by a paused run" in status
+    finally:
+        for run_id in (held, other, waiting):
+            owner.delete(f"/api/runs/{run_id}")
