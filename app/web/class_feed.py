@@ -26,7 +26,7 @@ from app.classes.service import STUDENT_EVENTS
 from app.classes.store import ClassEvent
 from app.runs.log import EventLog
 
-from .race_feed import with_id
+from .race_feed import MultiplexedFeed, with_id
 
 BOARD_RUN_EVENTS = ("started", "step", "epoch", "finished")
 STARTED_KEPT = ("type", "dataset", "n_train", "n_test", "steps_per_epoch", "total_steps", "initial_test_acc")
@@ -42,22 +42,19 @@ def board_event(event: dict) -> dict:
     return event
 
 
-class ClassFeed:
+class ClassFeed(MultiplexedFeed):
+    """Source 0 is the class log, polled from the store; source i + 1 is lane i, a student's run."""
+
     def __init__(
         self,
         read_log: Callable[[int], list[ClassEvent]],
         run_log: Callable[[str], EventLog | None],
         poll_s: float = POLL_S,
     ):
+        super().__init__(1)
         self.read_log, self.run_log, self.poll_s = read_log, run_log, poll_s
-        self.positions = [0]  # the class log's, then each lane's
-        self.messages: list[bytes] = []
-        self.sources: list[tuple[int, int, int]] = []  # source (0 class log, i + 1 lane i), seq, body end
-        self.index_of_id: dict[str, int] = {"0": 0}
         self.public: list[tuple[int, bytes]] = []  # (class seq, message) for the students' pages
-        self.viewers = 0
         self.last_watched = time.monotonic()
-        self._changed = asyncio.Event()
         self._poked = asyncio.Event()
         self._lanes: list[asyncio.Task] = []
         self._poller = asyncio.ensure_future(self._poll())
@@ -73,7 +70,7 @@ class ClassFeed:
             for event in events:
                 self._add_class_event(event)
             if events:
-                self._wake()
+                self.wake()
                 continue
             self._poked.clear()
             with contextlib.suppress(TimeoutError):
@@ -88,40 +85,25 @@ class ClassFeed:
         data = {"seq": event.seq, **event.data}
         if event.type == "run":
             self._add_lane(event.data["lane"], event.data["run_id"])
-        self._add(0, event.seq, event.type, data)
+        self.add(0, event.seq, event.type, data)
         if event.type in STUDENT_EVENTS:
             body = ServerSentEvent(data=json.dumps(data), event=event.type).encode().removesuffix(b"\r\n")
             self.public.append((event.seq, body + with_id(str(event.seq))))
 
     def _add_lane(self, lane: int, run_id: str) -> None:
-        while len(self.positions) < lane + 2:
-            self.positions.append(0)
-        log_ = self.run_log(run_id)
-        if log_ is not None:
-            self._lanes.append(asyncio.ensure_future(self._read_lane(lane, log_)))
+        self.positions += [0] * (lane + 2 - len(self.positions))
+        run_events = self.run_log(run_id)
+        if run_events is not None:
+            self._lanes.append(asyncio.ensure_future(self._read_lane(lane, run_events)))
 
     async def _read_lane(self, lane: int, run_events: EventLog) -> None:
         async for batch in run_events.events():
             born = time.time()
             for seq, event in batch:
+                self.positions[lane + 1] = seq
                 if event["type"] in BOARD_RUN_EVENTS:
-                    self.positions[lane + 1] = seq
-                    self._add(lane + 1, seq, event["type"], {"lane": lane, "t": born, **board_event(event)})
-                else:
-                    self.positions[lane + 1] = seq
-            self._wake()
-
-    def _add(self, source: int, seq: int, name: str, data: dict) -> None:
-        body = ServerSentEvent(data=json.dumps(data, separators=(",", ":")), event=name).encode()
-        body = body.removesuffix(b"\r\n")
-        event_id = ".".join(map(str, self.positions))
-        self.messages.append(body + with_id(event_id))
-        self.sources.append((source, seq, len(body)))
-        self.index_of_id[event_id] = len(self.messages)
-
-    def _wake(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+                    self.add(lane + 1, seq, event["type"], {"lane": lane, "t": born, **board_event(event)})
+            self.wake()
 
     def stop(self) -> None:
         self._poller.cancel()
@@ -129,47 +111,8 @@ class ClassFeed:
             lane.cancel()
 
     # --- the viewers ------------------------------------------------------------------------------
-    async def follow(self, positions: list[int]) -> AsyncIterator[bytes]:
-        """The board: every source's messages after `positions`, in the feed's order, while it is open."""
-        self.viewers += 1
-        try:
-            index = self.index_of_id.get(".".join(map(str, positions)))
-            stream = self._shared(index) if index is not None else self._own(positions)
-            async for chunk in stream:
-                yield chunk
-        finally:
-            self.viewers -= 1
-            self.last_watched = time.monotonic()
-
-    async def _shared(self, index: int) -> AsyncIterator[bytes]:
-        while True:
-            changed = self._changed
-            if index < len(self.messages):
-                end = len(self.messages)
-                yield b"".join(self.messages[index:end])
-                index = end
-                continue
-            await changed.wait()
-
-    async def _own(self, positions: list[int]) -> AsyncIterator[bytes]:
-        """A board resuming from an id this feed did not send: the same messages, ids of its own."""
-        index = 0
-        while True:
-            changed = self._changed
-            end, chunks = len(self.messages), []
-            for message, (source, seq, body_end) in zip(
-                self.messages[index:end], self.sources[index:end], strict=True
-            ):
-                while len(positions) <= source:
-                    positions.append(0)
-                if seq > positions[source]:
-                    positions[source] = seq
-                    chunks.append(message[:body_end] + with_id(".".join(map(str, positions))))
-            index = end
-            if chunks:
-                yield b"".join(chunks)
-                continue
-            await changed.wait()
+    def left(self) -> None:
+        self.last_watched = time.monotonic()
 
     async def follow_public(self, after: int) -> AsyncIterator[bytes]:
         """A student's page: the preset, quiz, reveal and ended events after class position `after`."""
@@ -186,7 +129,7 @@ class ClassFeed:
                 await changed.wait()
         finally:
             self.viewers -= 1
-            self.last_watched = time.monotonic()
+            self.left()
 
 
 class ClassFeeds:

@@ -5,7 +5,6 @@ import json
 import time
 
 import httpx
-import pytest
 
 from tests.server import read_sse, running_server
 
@@ -284,12 +283,3 @@ def test_a_class_and_its_runs_survive_a_restart(tmp_path):
         assert [json.loads(m["data"])["status"] for m in board if m["event"] == "finished"] == ["done"]
         again = train(student, code, lr=0.2, epochs=1)
         assert wait_done(student, again["id"]) == "done"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(
-        tmp_path_factory.mktemp("classes"), workers=1, worker_threads=2, max_runs_per_visitor=100
-    ) as live:
-        live.wait_ready_workers(1)
-        yield live
