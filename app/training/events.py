@@ -56,7 +56,7 @@ class Snapshot(BaseModel):
     type: Literal["snapshot"] = "snapshot"
     step: int
     epoch: int
-    kind: Literal["linear", "boundary", "images", "landscape", "confusion"]
+    kind: Literal["linear", "boundary", "images", "landscape", "confusion", "neurons"]
     data: dict[str, Any]
     by_hand: bool = Field(False, description="drawn after a step asked for by hand")
 

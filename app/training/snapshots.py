@@ -3,9 +3,12 @@
 - linear regression: the learned w and b next to the true ones;
 - 2-D sets: class probabilities on a grid over the plane (the decision boundary), drawn under the
   training and test points the `started` event's preview carries (at most PREVIEW_POINTS of each);
-- image sets: predictions for a fixed handful of test images, and softmax's weights as one image per class.
+- image sets: predictions for a fixed handful of test images, and softmax's weights as one image per class;
+- an MLP on a 2-D set (its `neurons` switch on): each hidden unit's activation over a coarse grid of the
+  same plane, with the weights between the units drawn (the network, neuron by neuron).
 """
 
+import numpy as np
 import torch
 
 from .data import Dataset
@@ -14,6 +17,8 @@ from .events import Snapshot
 GRID_SIZE = 64
 PREVIEW_IMAGES = 24
 PREVIEW_POINTS = 300
+NEURON_GRID = 24  # coarse: up to 16 units a layer, each a small map
+MAX_UNITS = 16  # units drawn per hidden layer; a wider layer shows those with the largest outgoing weights
 
 
 def rounded(tensor: torch.Tensor, digits: int = 4) -> list:
@@ -30,10 +35,10 @@ def grid_extent(dataset: Dataset) -> list[float]:
     )
 
 
-def grid_points(extent: list[float], device: torch.device) -> torch.Tensor:
-    """GRID_SIZE x GRID_SIZE points, row by row from the bottom (y_min) up."""
-    xs = torch.linspace(extent[0], extent[1], GRID_SIZE, device=device)
-    ys = torch.linspace(extent[2], extent[3], GRID_SIZE, device=device)
+def grid_points(extent: list[float], device: torch.device, size: int = GRID_SIZE) -> torch.Tensor:
+    """size x size points, row by row from the bottom (y_min) up."""
+    xs = torch.linspace(extent[0], extent[1], size, device=device)
+    ys = torch.linspace(extent[2], extent[3], size, device=device)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
 
@@ -86,3 +91,66 @@ def snapshot_data(model, dataset: Dataset, extent: list[float] | None) -> tuple[
     if "W" in weights:  # softmax: one weight per pixel and class, drawn as ten images
         data["templates"] = rounded(weights["W"].T, 4)
     return "images", data
+
+
+def significant(maps: torch.Tensor, digits: int = 4) -> list:
+    """Each map rounded to `digits` significant digits of its own largest value: a unit of a freshly
+    initialised deep layer may never pass 1e-4, and its shape must still show."""
+    maps = maps.double().cpu().numpy()  # numpy: torch.round without `decimals` takes ~1 ms on a CPU here
+    peak = np.abs(maps).max(axis=(1, 2), keepdims=True)
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.where(peak > 0, peak, 1.0))))
+    return (np.round(maps * scale) / scale).tolist()
+
+
+def hidden_weights(model) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Each layer's (W, b) with W shaped (inputs, outputs), for the scratch MLP and the concise one."""
+    if hasattr(model, "linears"):  # nn.Linear keeps its weight as (outputs, inputs)
+        return [(linear.weight.detach().T, linear.bias.detach()) for linear in model.linears]
+    return [(W.detach(), b.detach()) for W, b in model.layers]
+
+
+def drawn_units(outgoing: torch.Tensor) -> tuple[list[int], bool]:
+    """Which units of a layer to draw, in their order, and whether that is a choice among more: all when
+    the layer has at most MAX_UNITS, else those whose outgoing weights weigh most (sum of magnitudes)."""
+    size = outgoing.shape[0]
+    if size <= MAX_UNITS:
+        return list(range(size)), False
+    strongest = outgoing.abs().sum(dim=1).topk(MAX_UNITS).indices
+    return sorted(strongest.tolist()), True
+
+
+@torch.no_grad()
+def neurons_data(model, activation, extent: list[float], device: torch.device) -> dict:
+    """The `neurons` snapshot: each drawn hidden unit's activation at every point of a NEURON_GRID x
+    NEURON_GRID grid over the plane (rows from the bottom up, as `boundary`), the weights into each drawn
+    unit from the drawn units before it (the inputs x1, x2 for the first layer), the weights from the last
+    drawn units to the outputs, and the output's class probabilities on the same grid."""
+    layers = hidden_weights(model)
+    H = grid_points(extent, device, NEURON_GRID)
+    previous = list(range(H.shape[1]))  # the inputs: all drawn
+    drawn_layers = []
+    for (W, b), (W_next, _) in zip(layers[:-1], layers[1:], strict=True):
+        H = activation(H @ W + b)
+        units, chosen = drawn_units(W_next)
+        maps = H[:, units].T.reshape(len(units), NEURON_GRID, NEURON_GRID)
+        drawn_layers.append(
+            {
+                "size": W.shape[1],
+                "units": units,
+                "chosen": chosen,
+                "maps": significant(maps),
+                "incoming": rounded(W[previous][:, units].T, 4),  # one row per drawn unit
+                "bias": rounded(b[units], 4),
+            }
+        )
+        previous = units
+    W_out, b_out = layers[-1]
+    probs = torch.softmax((H @ W_out + b_out).float(), dim=1)
+    return {
+        "grid_size": NEURON_GRID,
+        "extent": extent,
+        "sizes": [layers[0][0].shape[0]] + [W.shape[1] for W, _ in layers],
+        "layers": drawn_layers,
+        "outgoing": rounded(W_out[previous].T, 4),  # one row per output class
+        "probs": rounded(probs.reshape(NEURON_GRID, NEURON_GRID, -1), 3),
+    }

@@ -118,6 +118,10 @@ class MLPSpec(ClassifierSpec):
     hidden_units: int = Field(256, ge=1, le=4096, description="units in each hidden layer")
     hidden_layers: int = Field(1, ge=1, le=3, description="number of hidden layers")
     activation: Activation = Field("relu", description="nonlinearity after each hidden layer")
+    neurons: bool = Field(
+        False,
+        description="2-D sets: draw the network unit by unit, each hidden unit's activation over the plane",
+    )
 
 
 RunSpec = Annotated[LinRegSpec | SoftmaxSpec | MLPSpec, Field(discriminator="model")]

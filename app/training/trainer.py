@@ -22,7 +22,8 @@ from .device import pick_device
 from .events import Epoch, Event, Finished, Snapshot, Started, Step
 from .insights import Landscape, LayerProbe, confusion_matrix
 from .models import build_model, count_parameters
-from .snapshots import grid_extent, preview, snapshot
+from .models.mlp import ACTIVATIONS
+from .snapshots import grid_extent, neurons_data, preview, snapshot
 from .specs import DEFAULT_LR, RunSpec
 
 EVAL_CHUNK = 4096
@@ -195,6 +196,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress, pace=None)
     yield started_event(spec, data, device, count_parameters(model), initial_loss, initial_acc)
     first = snapshot(model, data, extent, step=0, epoch=0)
     yield first
+    yield from neurons_snapshot(spec, model, data, extent, step=0, epoch=0)
     landscape = make_landscape(spec, data)
     if landscape:
         landscape.follow(first.data["w"])
@@ -235,6 +237,7 @@ def _train(spec, data_dir, device, should_stop, on_download_progress, pace=None)
         )
         last = snapshot(model, data, extent, step, epoch)
         yield last
+        yield from neurons_snapshot(spec, model, data, extent, step, epoch)
         if landscape:  # b has moved since the last map: draw the surface for the current b
             landscape.fit(landscape.path)
             yield landscape_snapshot(landscape, last.data["b"], step, epoch)
@@ -275,6 +278,16 @@ def make_landscape(spec: RunSpec, data: Dataset) -> Landscape | None:
 
 def landscape_snapshot(landscape: Landscape, b: float, step: int, epoch: int) -> Snapshot:
     return Snapshot(step=step, epoch=epoch, kind="landscape", data=landscape.grid(b))
+
+
+def neurons_snapshot(
+    spec: RunSpec, model, data: Dataset, extent, step: int, epoch: int, by_hand: bool = False
+) -> Iterator[Snapshot]:
+    """The network drawn unit by unit, next to the boundary: an MLP on a 2-D set with `neurons` on."""
+    if spec.model != "mlp" or not spec.neurons or extent is None:
+        return
+    drawing = neurons_data(model, ACTIVATIONS[spec.activation], extent, data.X_train.device)
+    yield Snapshot(step=step, epoch=epoch, kind="neurons", data=drawing, by_hand=by_hand)
 
 
 class EpochRun:
@@ -340,6 +353,9 @@ class EpochRun:
         if self.probe:
             self.probe.active = looking
         yield picture.model_copy(update={"by_hand": True})
+        yield from neurons_snapshot(
+            self.spec, self.model, self.data, self.extent, self.step, self.epoch, by_hand=True
+        )
 
     def linear_snapshots(self) -> Iterator[Snapshot]:
         """w and b now; and a wider loss map when the path of w has left the current one."""

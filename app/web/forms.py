@@ -56,12 +56,13 @@ MODELS = {
             "hidden_layers",
             "activation",
             "naive_softmax",
+            "neurons",
         ),
     ),
 }
 
 PITFALLS = ("broadcast_bug", "skip_zero_grad", "naive_softmax")  # explained by the catalog's pitfall.<name>
-BOOL_FIELDS = frozenset(PITFALLS) | {"landscape_fix_b"}
+BOOL_FIELDS = frozenset(PITFALLS) | {"landscape_fix_b", "neurons"}
 TRUE_W = {"book": [2.0, -3.4], "line": [2.0]}
 ACTIVATIONS = get_args(Activation)
 
