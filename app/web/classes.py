@@ -102,7 +102,7 @@ def resolve_preset(request: Request, key: str) -> dict:
 UNLOCKABLE_SHOWN = (  # the settings the forms offer to unlock, in the playground's order
     "lr", "batch_size", "epochs", "seed", "dataset", "true_w", "impl", "init_std", "hidden_units",
     "hidden_layers", "activation", "noise", "n_examples", "test_share", "data_seed", "skip_zero_grad",
-    "broadcast_bug", "naive_softmax",
+    "broadcast_bug", "naive_softmax", "neurons",
 )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ SETTING_ORDER = (
     "model", "dataset", "true_w", "impl", "lr", "batch_size", "epochs", "hidden_units", "hidden_layers",
     "activation", "init_std", "weight_decay", "seed", "n_examples", "noise", "test_share", "data_seed",
     "true_b", "noise_std", "skip_zero_grad", "broadcast_bug", "naive_softmax", "landscape_fix_b",
-    "step_events_per_epoch", "insights",
+    "step_events_per_epoch", "insights", "neurons",
 )  # fmt: skip
 SELF_NAMED = {"model", "dataset", "true_w", "impl"}  # their value alone says what they are
 

@@ -237,3 +237,9 @@ def test_specs_that_cannot_share_are_refused_at_once():
         check_cohort(specs_of(digits, [dict(lr=0.1 * k) for k in range(1, 5)]), max_members=3)
     with pytest.raises(CohortError, match="1 to"):
         check_cohort([])
+
+
+def test_a_run_that_draws_its_neurons_trains_alone():
+    spec = parse_spec({"model": "mlp", "dataset": "spiral", "neurons": True})
+    assert signature(spec) is None
+    assert signature(parse_spec({"model": "mlp", "dataset": "spiral"})) is not None

@@ -24,9 +24,10 @@ FILE_DATASETS = ("auto", "fashion-mnist", "digits")  # read from files: n_exampl
 
 def signature(spec: RunSpec) -> tuple | None:
     """What specs must share to train as one cohort: equal signatures may, None never does (linear
-    regression trains alone). Learning rate, init_std, weight_decay, activation, the pitfall
-    switches, step_events_per_epoch and insights may differ between members."""
-    if spec.model == "linreg":
+    regression, and a run that draws its neurons, which only the single-run trainer does, train alone).
+    Learning rate, init_std, weight_decay, activation, the pitfall switches, step_events_per_epoch and
+    insights may differ between members."""
+    if spec.model == "linreg" or getattr(spec, "neurons", False):
         return None
     dataset = (spec.dataset,)
     if spec.dataset not in FILE_DATASETS:  # generated from the spec's own settings
