@@ -22,7 +22,6 @@ router = APIRouter(
 )
 pages = APIRouter(include_in_schema=False)
 SPEEDS = (None, 0.5, 1, 2, 5, 10, 30)  # steps per second the panel offers; None: as fast as it goes
-Action = Literal["pause", "resume", "step"]
 
 
 class Speed(BaseModel):
@@ -47,12 +46,23 @@ async def set_speed(request: Request, run_id: str, speed: Speed) -> dict:
     return paced(request, run_id, "speed", speed.steps_per_second)
 
 
-@router.post("/api/runs/{run_id}/{action}")
-async def pace_run(request: Request, run_id: str, action: Action) -> dict:
-    """Pause your running run (it stops between two steps and holds its worker, up to
-    PLAYGROUND_PAUSE_TIMEOUT_S), resume it, or step it: one minibatch with its own step event and pictures,
-    then paused again."""
-    return paced(request, run_id, action)
+@router.post("/api/runs/{run_id}/pause")
+async def pause_run(request: Request, run_id: str) -> dict:
+    """Pause your running run: it stops between two steps and holds its worker, up to
+    PLAYGROUND_PAUSE_TIMEOUT_S, then ends with a message."""
+    return paced(request, run_id, "pause")
+
+
+@router.post("/api/runs/{run_id}/resume")
+async def resume_run(request: Request, run_id: str) -> dict:
+    """Let your paused run train on (at the speed it was given)."""
+    return paced(request, run_id, "resume")
+
+
+@router.post("/api/runs/{run_id}/step")
+async def step_run(request: Request, run_id: str) -> dict:
+    """One minibatch of your paused run, with its own step event and pictures; then paused again."""
+    return paced(request, run_id, "step")
 
 
 def controls(request: Request, run_id: str, state: dict | None = None, problem: str = "") -> HTMLResponse:
