@@ -1,11 +1,14 @@
 """The code a run executes, as the training core lists it: real source, and every pitfall's line found."""
 
 import inspect
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
 
-from app.training import code
+from app.training import code, trainer
 from app.training.models import IMPLEMENTATIONS, build_model
 from app.training.specs import parse_spec
 
@@ -21,9 +24,37 @@ def test_each_part_is_the_source_of_what_trains(model, impl):
     step = inspect.getattr_static(model_class, "train_step", None) or model_class.train_step
     for method in (model_class.__init__, model_class.loss, step):  # what the trainer calls on the model
         assert code.source_of(method) in shown
-    assert code.source_of(code.trainer.minibatches) in shown and "def evaluate(" in shown
+    assert code.source_of(trainer.minibatches) in shown and code.source_of(trainer.evaluate) in shown
     section = code.SECTIONS[model, impl]
     assert {block.section for block in blocks if block.part in ("model", "loss", "step")} == {section}
+
+
+@pytest.mark.parametrize("model, impl", PAIRS)
+def test_each_source_read_from_its_file_is_what_inspect_gives(model, impl):
+    """The text cut out of the module's file equals inspect.getsource of the object the name resolves to,
+    decorators included (evaluate's @torch.no_grad())."""
+    for block in code.blocks(model, impl):
+        for source in block.objects:
+            obj = source.resolve()
+            assert code.source_of(source) == textwrap.dedent(inspect.getsource(obj)).rstrip() + "\n"
+            assert code.source_of(obj) == code.source_of(source)
+
+
+def test_the_trainer_calls_the_data_reader_and_the_evaluation_shown():
+    """minibatches and evaluate are what the trainer's own loop calls, by those names."""
+    loop = inspect.getsource(trainer)
+    assert "in minibatches(" in loop and "= evaluate(" in loop
+
+
+def test_reading_the_code_does_not_import_torch():
+    """The web process highlights this code and never imports torch: listing and reading it must not."""
+    program = (
+        "import sys; from app.training import code; "
+        "[code.pitfall_change(p, m, i) for m, i in code.SECTIONS for p in code.pitfalls_for(m, i)]; "
+        "[b.source for m, i in code.SECTIONS for b in code.blocks(m, i)]; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=code.ROOT, timeout=60)
 
 
 def test_the_model_code_shown_is_the_model_that_trains():
