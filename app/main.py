@@ -15,7 +15,19 @@ from app.classes.store import ClassStore
 from app.runs.demo_process import DemoProcess
 from app.runs.service import RunService
 from app.settings import Settings, get_settings
-from app.web import api, class_board, classes, datasets, errors, exercises, pace, pages, race, security
+from app.web import (
+    api,
+    class_board,
+    classes,
+    code_panel,
+    datasets,
+    errors,
+    exercises,
+    pace,
+    pages,
+    race,
+    security,
+)
 from app.web.class_feed import ClassFeeds
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
@@ -98,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classes.router)
     app.include_router(classes.pages)
     assert class_board.router is classes.router  # the board's routes are on the same routers
+    app.include_router(code_panel.router)
     app.include_router(pages.router)
     app.include_router(exercises.router)
     app.include_router(datasets.router)

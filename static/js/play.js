@@ -14,6 +14,8 @@
     if ("classMode" in form.dataset) return; // a class's page keeps its own address
     const data = new FormData(form);
     data.delete("replace");
+    const codePanel = document.getElementById("code-panel"); // its fold stays in the address (code_panel.js)
+    if (codePanel) data.set("code", codePanel.open ? "1" : "0");
     const query = new URLSearchParams(data).toString();
     history.replaceState(history.state, "", location.pathname + (query ? "?" + query : ""));
     // the language links keep the settings too
