@@ -358,7 +358,11 @@ async def start_class_run(
         spec, visitor_of(request), is_admin=is_admin(request), class_code=row.code
     )
     settings = {name: spec.get(name) for name in row.unlocked}
-    await blocking(classes_of(request).record_run, row.code, student, run.id, settings)
+    try:
+        await blocking(classes_of(request).record_run, row.code, student, run.id, settings)
+    except Exception:  # a run the class does not know of would train outside it, unseen on the board
+        runs_of(request).cancel(run.id)
+        raise
     request.app.state.class_feeds.poke(row.code)
     return run
 

@@ -7,6 +7,7 @@ and CI)."""
 
 import contextlib
 import os
+import sqlite3
 import subprocess
 import time
 
@@ -100,3 +101,24 @@ def test_a_read_only_data_directory_refuses_runs_with_a_message(small_disk, tmp_
             assert "Traceback" not in live.log()
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+
+
+def test_a_class_run_the_class_cannot_record_is_cancelled_not_left_outside_it(tmp_path):
+    """The database refuses the board's lane (a real SQLite error, raised by a trigger): the student gets
+    503 with a message, and the run that was already queued is cancelled rather than trained unseen."""
+    with running_server(tmp_path, workers=1, worker_threads=1) as live:
+        teacher = httpx.Client(base_url=live.base, timeout=30)
+        code = teacher.post("/api/classes", json={"title": "Week 3", "preset": "softmax"}).json()["code"]
+        student = httpx.Client(base_url=live.base, timeout=30)
+        assert student.post(f"/api/classes/{code}/students", json={"name": "Ada"}).status_code == 201
+        database = sqlite3.connect(tmp_path / "runs.sqlite3")
+        database.execute(
+            "CREATE TRIGGER no_lane BEFORE INSERT ON class_events WHEN NEW.type = 'run' "
+            "BEGIN SELECT RAISE(ABORT, 'no lane today'); END"
+        )
+        database.commit()
+        database.close()
+        refused = student.post(f"/api/classes/{code}/runs", json={})
+        assert refused.status_code == 503 and refused.json()["detail"]
+        [run] = student.get("/api/runs").json()
+        assert wait_status(student, run["id"], FINISHED) == "cancelled"
