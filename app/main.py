@@ -23,6 +23,7 @@ from app.web import (
     datasets,
     errors,
     exercises,
+    notebook,
     pace,
     pages,
     race,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classes.pages)
     assert class_board.router is classes.router  # the board's routes are on the same routers
     app.include_router(code_panel.router)
+    app.include_router(notebook.router)
     app.include_router(pages.router)
     app.include_router(exercises.router)
     app.include_router(datasets.router)
