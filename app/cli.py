@@ -1,5 +1,7 @@
 """The `d2l-playground` command: train a model in the terminal, manage datasets."""
 
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +18,14 @@ console = Console()
 errors = Console(stderr=True)
 
 Opt = typer.Option
+NOT_SPEC = {"as_json", "device", "notebook", "notebook_lang"}  # train's options that are not settings
+
+
+class Language(StrEnum):
+    """The languages a notebook is written in."""
+
+    en = "en"
+    zh = "zh"
 
 
 @app.command()
@@ -42,11 +52,15 @@ def train(
     naive_softmax: Annotated[bool, Opt(help="pitfall: softmax without subtracting the max")] = False,
     device: Annotated[str | None, Opt(help="auto, cpu, cuda or mps (default: PLAYGROUND_DEVICE)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print every event as one JSON line")] = False,
+    notebook: Annotated[
+        Path | None, Opt(help="then write the run as a Jupyter notebook that trains it again to FILE")
+    ] = None,
+    notebook_lang: Annotated[Language, Opt(help="the notebook's language")] = Language.en,
 ) -> None:
     """Train one model and print a row per epoch, like the book. Options left out take the defaults of
     the model on that dataset: the book's on Fashion-MNIST, small batches and more epochs on the small
     sets."""
-    given = {key: value for key, value in locals().items() if key not in {"as_json", "device"}}
+    given = {key: value for key, value in locals().items() if key not in NOT_SPEC}
     chosen = {key: value for key, value in given.items() if value is not None and value is not False}
     from app.training.data import auto_dataset  # torch loads only for commands that need it
     from app.training.specs import SpecError, parse_spec
@@ -65,9 +79,46 @@ def train(
         device=device or settings.device,
         on_download_progress=None if as_json else DownloadBars().update,
     )
+    seen: list = []
+    if notebook is not None:
+        events = keeping(events, seen)
     finished = print_json(events) if as_json else print_live(events)
+    if notebook is not None:
+        from app.notebook import notebook_text, result_from_events
+
+        result = result_from_events("cli", seen)
+        result["message"] = ending_message(finished.model_dump(), notebook_lang.value)
+        write_notebook(notebook, notebook_text(spec.model_dump(), result, notebook_lang.value), as_json)
     if finished.status != "done":
         raise typer.Exit(1)
+
+
+def keeping(events, kept: list):
+    """The events, passed on; those a notebook reads (started, epoch, finished) also kept in `kept`."""
+    for event in events:
+        if event.type in ("started", "epoch", "finished"):
+            kept.append(event)
+        yield event
+
+
+def ending_message(finished: dict, lang: str) -> str:
+    """How a run ended, in `lang` where the web's catalog has the trainer's sentence, else its English."""
+    from app.web.i18n import messages
+
+    key = f"js.finish_{finished.get('code') or ''}"
+    if key not in messages():
+        return finished.get("message", "")
+    return messages()[key][lang].format(**(finished.get("params") or {}))
+
+
+def write_notebook(path: Path, text: str, quiet: bool = False) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        errors.print(f"[red]error:[/red] cannot write the notebook to {path}: {error}")
+        raise typer.Exit(1) from None
+    if not quiet:
+        console.print(f"notebook written to {path}")
 
 
 def print_json(events) -> Any:
@@ -137,6 +188,46 @@ class DownloadBars:
         if total is not None and done >= total and all(t.finished for t in self.progress.tasks):
             self.progress.stop()
             self.progress, self.tasks = None, {}
+
+
+@app.command("notebook")
+def notebook_command(
+    run_id: Annotated[str, typer.Argument(help="the run's id, as in /runs/RUN_ID")],
+    out: Annotated[Path | None, Opt(help="the file to write (default: d2l-MODEL-RUN_ID.ipynb here)")] = None,
+    lang: Annotated[Language, Opt(help="the notebook's language")] = Language.en,
+    data_dir: Annotated[
+        Path | None,
+        Opt(help="the server's data directory, where its run store is (default: PLAYGROUND_DATA_DIR)"),
+    ] = None,
+) -> None:
+    """Write a finished run of the server's run store as a Jupyter notebook that trains it again on its
+    own: the same settings, seed and code, the curves, and the run's own numbers to compare."""
+    from app.notebook import notebook_text
+    from app.runs.service import FINISHED
+    from app.runs.store import RunStore
+
+    settings = get_settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    row = RunStore(settings.run_store_url()).get(run_id)
+    if row is None:
+        errors.print(f"[red]error:[/red] no run {run_id!r} in {settings.run_store_url()}")
+        raise typer.Exit(2)
+    if row.status not in FINISHED:
+        errors.print(
+            f"[red]error:[/red] run {run_id} is {row.status}: its notebook can be made once it finished"
+        )
+        raise typer.Exit(1)
+    ending = row.ending or {"status": row.status, "message": row.message}
+    result = {
+        "id": row.id,
+        "status": row.status,
+        "message": ending_message(ending, lang.value),
+        "epochs": list(row.epochs or []),
+        "dataset": row.dataset,
+    }
+    path = out or Path(f"d2l-{row.model}-{row.id}.ipynb")
+    write_notebook(path, notebook_text(row.spec, result, lang.value))
 
 
 @app.command()
