@@ -1,0 +1,69 @@
+"""The code that is running, in Chromium: the panel under the playground follows the form (scratch or
+concise, a pitfall's line before and after), folds away, and the address remembers the fold."""
+
+from urllib.parse import parse_qs, urlparse
+
+from playwright.sync_api import expect
+
+
+def query_of(page) -> dict:
+    return {name: values[0] for name, values in parse_qs(urlparse(page.url).query).items()}
+
+
+def test_the_code_follows_the_form_and_the_fold_stays_in_the_address(page):
+    page.goto("/play/linreg")
+    panel, body = page.locator("#code-panel"), page.locator("#code-body")
+    expect(panel).to_have_attribute("open", "")
+    expect(body).to_contain_text("def squared_loss(y_hat, y, broadcast_bug=False):")
+    expect(body).not_to_contain_text("nn.Linear")
+
+    with page.expect_response(lambda r: "/code-panel?" in r.url and "impl=concise" in r.url):
+        page.locator("input[name=impl][value=concise]").check()
+    expect(body).to_contain_text("nn.Linear")
+    expect(body).to_contain_text("d2l 3.3")
+    expect(body).not_to_contain_text("def squared_loss(")
+
+    page.locator("#f-broadcast_bug").check()
+    switched_on = page.locator(".code-pitfalls-on")
+    expect(switched_on).to_contain_text("broadcast_bug")
+    expect(switched_on.locator(".code-before code")).to_have_text("target = y.view(y_hat.shape)")
+    expect(switched_on.locator(".code-after code")).to_have_text("target = y.view(-1)")
+    expect(body.locator(".hll")).to_contain_text("y.view(-1) if self.spec.broadcast_bug")
+    page.locator("#f-broadcast_bug").uncheck()
+    expect(switched_on).to_have_count(0)
+
+    page.locator("#code-panel > summary").click()
+    expect(panel).not_to_have_attribute("open", "")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('code') === '0'")
+    assert query_of(page)["impl"] == "concise"  # the form's settings stay beside it
+    page.locator("#f-epochs").fill("4")  # the form writing the address keeps the fold
+    page.wait_for_function("() => new URLSearchParams(location.search).get('epochs') === '4'")
+    assert query_of(page)["code"] == "0"
+    page.reload()
+    expect(panel).not_to_have_attribute("open", "")
+    expect(page.locator("input[name=impl][value=concise]")).to_be_checked()
+    page.locator("#code-panel > summary").click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('code') === '1'")
+    assert "code=1" in page.locator('.lang-switch a[lang="zh"]').get_attribute("href")
+
+
+def test_naive_softmax_shows_its_line_and_leaves_with_concise(page):
+    page.goto("/play/softmax?dataset=blobs&naive_softmax=on")
+    switched_on = page.locator(".code-pitfalls-on")
+    expect(switched_on.locator(".code-after code")).to_have_text("log_y_hat = torch.log(softmax(O))")
+    page.locator("input[name=impl][value=concise]").check()  # the form switches naive_softmax off
+    expect(page.locator("#code-body")).to_contain_text("nn.CrossEntropyLoss")
+    expect(switched_on).to_have_count(0)
+    expect(page.locator(".code-problem")).to_have_count(0)
+
+
+def test_a_runs_page_keeps_the_code_folded_until_asked(page, server):
+    run_id = server.client.post("/api/runs", json={"model": "mlp", "dataset": "blobs", "epochs": 1}).json()[
+        "id"
+    ]
+    page.goto(f"/runs/{run_id}")
+    panel = page.locator("#code-panel")
+    expect(panel).not_to_have_attribute("open", "")
+    page.locator("#code-panel > summary").click()
+    expect(panel.locator("#code-body")).to_contain_text("def relu(")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('code') === '1'")
