@@ -1,6 +1,7 @@
 """Pictures of the model's state, as plain numbers the web can draw.
 
-- linear regression: the learned w and b next to the true ones;
+- linear regression: the learned w and b next to the true ones; after a step by hand also the gradient
+  of the loss map at w and the step -lr x gradient it points along (drawn as an arrow on the map);
 - 2-D sets: class probabilities on a grid over the plane (the decision boundary), drawn under the
   training and test points the `started` event's preview carries (at most PREVIEW_POINTS of each);
 - image sets: predictions for a fixed handful of test images, and softmax's weights as one image per class;
@@ -80,8 +81,7 @@ def snapshot(model, dataset: Dataset, extent: list[float] | None, step: int, epo
 def snapshot_data(model, dataset: Dataset, extent: list[float] | None) -> tuple[str, dict]:
     """(kind, data) for this model on this dataset right now."""
     if dataset.task == "regression":
-        weights = model.weights()
-        return "linear", {"w": rounded(weights["w"][:, 0], 5), "b": rounded(weights["b"], 5)[0]}
+        return "linear", linear_data(model)
     if dataset.image_shape is None:
         probs = torch.softmax(model.forward(grid_points(extent, dataset.X_train.device)).float(), dim=1)
         return "boundary", {"probs": rounded(probs.reshape(GRID_SIZE, GRID_SIZE, -1), 3)}
@@ -91,6 +91,25 @@ def snapshot_data(model, dataset: Dataset, extent: list[float] | None) -> tuple[
     if "W" in weights:  # softmax: one weight per pixel and class, drawn as ten images
         data["templates"] = rounded(weights["W"].T, 4)
     return "images", data
+
+
+@torch.no_grad()
+def linear_data(model) -> dict:
+    """The `linear` snapshot: w and b, as the landscape's path and the picture show them."""
+    weights = model.weights()
+    return {"w": rounded(weights["w"][:, 0], 5), "b": rounded(weights["b"], 5)[0]}
+
+
+def downhill(landscape, w: list[float], b: float, lr: float) -> dict:
+    """Which way is down on the loss map (an insights.Landscape) at the point w: the gradient of the
+    map's loss (the whole training set's mean squared loss, at the map's b) with respect to (w1, w2), by
+    autograd, and the step -lr x gradient that gradient descent would take from w. A minibatch's step
+    is this one give or take the minibatch's noise."""
+    b = landscape.fixed_b if landscape.fixed_b is not None else b
+    with torch.enable_grad():
+        point = torch.tensor([w], dtype=torch.float64, device=landscape.XtX.device, requires_grad=True)
+        (gradient,) = torch.autograd.grad(landscape.loss(point, b).sum(), point)
+    return {"gradient": gradient[0].tolist(), "next_step": (-lr * gradient[0]).tolist()}
 
 
 def significant(maps: torch.Tensor, digits: int = 4) -> list:

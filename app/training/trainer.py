@@ -6,6 +6,7 @@ Everything heavy stays on the run's device. Losses and correct counts are summed
 back (.item(), a device sync) only when an event is due, a fixed number of times per epoch.
 """
 
+import copy
 import math
 import random
 import time
@@ -20,10 +21,10 @@ from .data.download import DownloadError
 from .defaults import defaults_for
 from .device import pick_device
 from .events import Epoch, Event, Finished, Snapshot, Started, Step
-from .insights import Landscape, LayerProbe, confusion_matrix
+from .insights import LANDSCAPE_LIMIT, Landscape, LayerProbe, confusion_matrix
 from .models import build_model, count_parameters
 from .models.mlp import ACTIVATIONS
-from .snapshots import grid_extent, neurons_data, preview, snapshot
+from .snapshots import downhill, grid_extent, linear_data, neurons_data, preview, snapshot
 from .specs import DEFAULT_LR, RunSpec
 
 EVAL_CHUNK = 4096
@@ -323,6 +324,7 @@ class EpochRun:
                 )
             if self.probe:  # look inside the hidden layers on some of the steps that become step events
                 self.probe.active = probe_due(self.step + 1, self.step_interval)
+            before = linear_data(self.model) if turn == STEP and self.landscape else None
             loss, scores = self.model.train_step(X, y)
             self.step += 1
             self.window_loss += loss * len(X)
@@ -330,7 +332,7 @@ class EpochRun:
             if classifier:
                 self.correct += (scores.argmax(dim=1) == y).sum()
             if turn == STEP:  # asked for by hand: this minibatch's own loss and fresh pictures
-                yield from self.by_hand(loss)
+                yield from self.by_hand(loss, before)
             if step_event_due(self.step, self.step_interval):
                 mean_loss = self.close_window()
                 if diverged(mean_loss, self.initial_loss):
@@ -342,9 +344,10 @@ class EpochRun:
         self.close_window()
         return None
 
-    def by_hand(self, loss) -> Iterator[Event]:
+    def by_hand(self, loss, before: dict | None = None) -> Iterator[Event]:
         """A step asked for by hand, shown at once. Marked `by_hand`, and the regular step events' loss
-        windows are left alone, so those stay the same as in a run that never paused."""
+        windows are left alone, so those stay the same as in a run that never paused. `before`: w and b
+        before this step, for linear regression drawn on the loss map."""
         yield Step(step=self.step, epoch=self.epoch, loss=float(loss), by_hand=True)
         looking = self.probe.active if self.probe else False
         if self.probe:  # the picture's forward pass is not a training step: the layer probe looks away
@@ -352,10 +355,26 @@ class EpochRun:
         picture = snapshot(self.model, self.data, self.extent, self.step, self.epoch)
         if self.probe:
             self.probe.active = looking
-        yield picture.model_copy(update={"by_hand": True})
+        if before is not None and all(abs(v) < LANDSCAPE_LIMIT for v in picture.data["w"]):
+            yield from self.downhill_snapshots(picture, before)
+        else:
+            yield picture.model_copy(update={"by_hand": True})
         yield from neurons_snapshot(
             self.spec, self.model, self.data, self.extent, self.step, self.epoch, by_hand=True
         )
+
+    def downhill_snapshots(self, picture: Snapshot, before: dict) -> Iterator[Snapshot]:
+        """Linear regression, one step by hand: w before and after this minibatch's step, the gradient of
+        the map's loss at the new w and the step -lr x gradient from there (snapshots.downhill); then the
+        map at the current b, so the arrow and the contours speak of the same loss. The map is drawn from
+        a copy: the run's own map and path stay those of a run that never paused."""
+        w, b = picture.data["w"], picture.data["b"]
+        data = {**picture.data, "w_before": before["w"], **downhill(self.landscape, w, b, self.spec.lr)}
+        yield picture.model_copy(update={"data": data, "by_hand": True})
+        view = copy.copy(self.landscape)
+        if not view.covers(w):
+            view.fit(view.path + [w])
+        yield landscape_snapshot(view, b, self.step, self.epoch).model_copy(update={"by_hand": True})
 
     def linear_snapshots(self) -> Iterator[Snapshot]:
         """w and b now; and a wider loss map when the path of w has left the current one."""

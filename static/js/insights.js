@@ -5,7 +5,13 @@ live.js owns the run's event stream; for each panel it asks window.pgInsights.cr
 viewer and hands it the events (started, step, snapshot, finished) as they arrive, then calls draw() at most
 every 50 ms. Each view's section stays hidden until its first data arrives.
 
-For tests: window.playground.insights = {path, landscapes, healthPoints, layers, confusion, finished, drawn}.
+A linear-regression step taken by hand (Pause, then Step) brings a linear snapshot with the point before and
+after that one step (w_before, w), the gradient of the map's loss at w and the step -lr x gradient from there
+(next_step): the map then shows the point highlighted with an arrow downhill along that step.
+
+For tests: window.playground.insights = {path, landscapes, healthPoints, layers, confusion, finished, drawn,
+arrow}; arrow is null or {step, from: [w1, w2], to: from + next_step, gradient, px: {from, to, shaft} in CSS
+pixels of the canvas, clamped} and drawn.arrow counts the maps drawn with it.
 */
 (function () {
   "use strict";
@@ -16,6 +22,10 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
   const BANDS = 12; // colour bands (and contour lines between them) over the log-loss range
   const LOG_SPAN = 8; // at most 8 decades of loss are told apart; lower is drawn as the lowest band
   const MAX_DOTS = 400;
+  const ARROW_MIN_PX = 30; // the gradient step's arrow: never shorter, so a tiny step still shows its direction
+  const ARROW_MAX_PX = 120; // nor longer (at most 40% of the map), so a huge one stays on the map
+  const ARROW_HEAD_PX = 11;
+  const ARROW_RGB = "#cc79a7"; // Okabe-Ito reddish purple: absent from the viridis map and from the path
   const DIAGONAL_RGB = [0, 158, 115]; // Okabe-Ito green: right
   const MISTAKE_RGB = [213, 94, 0]; // Okabe-Ito vermillion: wrong
 
@@ -153,6 +163,7 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       this.started = null;
       this.path = [];
       this.b = null;
+      this.arrow = null; // {step, from, gradient, next} after a step by hand in linear regression
       this.landscape = null;
       this.grid = null;
       this.heat = null;
@@ -163,7 +174,7 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       window.playground = window.playground || {};
       this.hook = window.playground.insights = {
         path: this.path, landscapes: 0, healthPoints: 0, layers: 0, confusion: null, finished: false,
-        drawn: { landscape: 0, health: 0, confusion: 0 },
+        arrow: null, drawn: { landscape: 0, health: 0, confusion: 0, arrow: 0 },
       };
     }
 
@@ -201,8 +212,14 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
 
     on_snapshot(event) {
       if (event.kind === "linear") {
-        this.path.push(event.data.w.slice());
-        this.b = event.data.b;
+        const data = event.data;
+        const last = this.path[this.path.length - 1];
+        if (data.w_before && !(last && last[0] === data.w_before[0] && last[1] === data.w_before[1])) {
+          this.path.push(data.w_before.slice()); // where a step by hand began: the dot moves by exactly that step
+        }
+        this.path.push(data.w.slice());
+        this.b = data.b;
+        this.followArrow(event);
         this.dirty.landscape = true;
       } else if (event.kind === "landscape") {
         if (!this.el.querySelector("#ins-landscape")) return;
@@ -220,6 +237,24 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
         this.show("#ins-confusion");
         this.dirty.confusion = true;
       }
+    }
+
+    /* A step by hand's snapshot sets the arrow; a later step's snapshot without one (the run resumed) ends it.
+       The regular snapshot of the same step, when that step is also a step event, leaves it. */
+    followArrow(event) {
+      const data = event.data;
+      if (data.gradient && data.next_step) {
+        this.arrow = { step: event.step, from: data.w.slice(), gradient: data.gradient.slice(), next: data.next_step.slice() };
+      } else if (this.arrow && event.step > this.arrow.step) {
+        this.arrow = null;
+      } else {
+        return;
+      }
+      const a = this.arrow;
+      this.hook.arrow = a ? {
+        step: a.step, from: a.from.slice(), to: [a.from[0] + a.next[0], a.from[1] + a.next[1]], gradient: a.gradient.slice(),
+        px: null, clamped: null,
+      } : null;
     }
 
     on_finished() {
@@ -378,6 +413,7 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
       }
       cross(sx(best[0]), sy(best[1]), 8, "#ffffff", 6); // last, so a path that arrived does not hide it
       cross(sx(best[0]), sy(best[1]), 8, "#d55e00", 3);
+      const arrow = this.arrow ? this.drawArrow(ctx, sx, sy, side) : null; // on top: a step by hand is about it
       ctx.restore();
 
       // the words: which b the map is for, the marks, the same for a screen reader
@@ -396,14 +432,70 @@ For tests: window.playground.insights = {path, landscapes, healthPoints, layers,
         line2.className = "landscape-marks";
         line2.textContent = marks;
         legend.replaceChildren(line1, line2);
+        if (arrow) {
+          const line3 = document.createElement("span");
+          line3.className = "landscape-arrow";
+          line3.textContent = arrow.text + (arrow.clamped ? " " + window.pg.tr("grad_not_to_scale") : "");
+          const line4 = document.createElement("span");
+          line4.className = "landscape-arrow-note";
+          line4.textContent = window.pg.tr("grad_note");
+          legend.append(line3, line4);
+        }
       }
       canvas.setAttribute("aria-label", bText + ". " + window.pg.tr("ins_landscape_label", {
         x0: fmt(x0), x1: fmt(x1), y0: fmt(y0), y1: fmt(y1), n: this.path.length,
         w: now ? now.map(fmt).join(", ") : "–", best: best.map(fmt).join(", "),
-      }));
+      }) + (arrow ? ". " + arrow.text : ""));
       canvas.dataset.pathPoints = String(this.path.length);
       canvas.dataset.width = String(width);
       this.hook.drawn.landscape += 1;
+    }
+
+    /* The point of a step by hand, ringed, and an arrow from it along -lr x gradient: the step's length on the
+       map, held between ARROW_MIN_PX and ARROW_MAX_PX. Returns what the legend and the test hook say of it. */
+    drawArrow(ctx, sx, sy, side) {
+      const a = this.arrow;
+      const fx = sx(a.from[0]);
+      const fy = sy(a.from[1]);
+      if (!Number.isFinite(fx) || !Number.isFinite(fy)) return null;
+      ctx.lineWidth = 6; ctx.strokeStyle = "#111";
+      ctx.beginPath(); ctx.arc(fx, fy, 12, 0, 2 * Math.PI); ctx.stroke();
+      ctx.lineWidth = 3; ctx.strokeStyle = "#ffffff";
+      ctx.beginPath(); ctx.arc(fx, fy, 12, 0, 2 * Math.PI); ctx.stroke();
+      const dx = sx(a.from[0] + a.next[0]) - fx;
+      const dy = sy(a.from[1] + a.next[1]) - fy;
+      const length = Math.hypot(dx, dy);
+      const fmt = (v) => window.pg.fmt(v, 3);
+      const text = window.pg.tr("grad_step", { w: a.from.map(fmt).join(", "), step: a.next.map(fmt).join(", ") });
+      if (!(length > 0) || !Number.isFinite(length)) return { text: text, clamped: false }; // at the bottom: no way down
+      const shown = Math.max(ARROW_MIN_PX, Math.min(length, ARROW_MAX_PX, 0.4 * side));
+      const ux = dx / length;
+      const uy = dy / length;
+      const tip = [fx + ux * shown, fy + uy * shown];
+      const base = [tip[0] - ux * ARROW_HEAD_PX, tip[1] - uy * ARROW_HEAD_PX];
+      const start = [fx + ux * 14, fy + uy * 14]; // from the ring's edge, so the dot stays readable
+      const head = () => {
+        ctx.beginPath();
+        ctx.moveTo(tip[0], tip[1]);
+        ctx.lineTo(base[0] - uy * 7, base[1] + ux * 7);
+        ctx.lineTo(base[0] + uy * 7, base[1] - ux * 7);
+        ctx.closePath();
+      };
+      ctx.lineCap = "round";
+      ctx.strokeStyle = "#111"; ctx.lineWidth = 7;
+      ctx.beginPath(); ctx.moveTo(start[0], start[1]); ctx.lineTo(base[0], base[1]); ctx.stroke();
+      ctx.lineWidth = 3; head(); ctx.stroke();
+      ctx.strokeStyle = ARROW_RGB; ctx.fillStyle = ARROW_RGB; ctx.lineWidth = 3.5;
+      ctx.beginPath(); ctx.moveTo(start[0], start[1]); ctx.lineTo(base[0], base[1]); ctx.stroke();
+      head(); ctx.fill();
+      ctx.lineCap = "butt";
+      const clamped = shown !== length;
+      if (this.hook.arrow) {
+        this.hook.arrow.px = { from: [fx, fy], to: tip, shaft: [(start[0] + base[0]) / 2, (start[1] + base[1]) / 2] };
+        this.hook.arrow.clamped = clamped;
+      }
+      this.hook.drawn.arrow += 1;
+      return { text: text, clamped: clamped };
     }
 
     // --- layer health: gradient norm (log) and the saturated or dead share, one line per hidden layer ----
