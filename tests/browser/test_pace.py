@@ -15,9 +15,10 @@ def test_pause_step_with_the_keyboard_and_resume(page):
     assert page.evaluate("window.playground.points") == before  # paused: the curve stands still
     page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => window.playground.points === {before + 1}", timeout=10_000)
+    page.wait_for_function(f"() => window.playground.points > {before}", timeout=30_000)
     page.wait_for_timeout(500)
-    assert page.evaluate("window.playground.points") == before + 1  # one step, then paused again
+    # one step, then paused again: its own point, and the regular one when that step closes a window
+    assert page.evaluate("window.playground.points") in (before + 1, before + 2)
     page.keyboard.press(" ")
     expect(page.locator("#pace-controls")).to_have_attribute("data-paused", "false")
     page.wait_for_function(f"() => window.playground.points > {before + 5}", timeout=30_000)
