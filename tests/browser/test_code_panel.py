@@ -3,7 +3,10 @@ concise, a pitfall's line before and after), folds away, and the address remembe
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 from playwright.sync_api import expect
+
+from tests.browser.test_accessibility import AXE, RUN_AXE, VIEWPORT
 
 
 def query_of(page) -> dict:
@@ -67,3 +70,27 @@ def test_a_runs_page_keeps_the_code_folded_until_asked(page, server):
     page.locator("#code-panel > summary").click()
     expect(panel.locator("#code-body")).to_contain_text("def relu(")
     page.wait_for_function("() => new URLSearchParams(location.search).get('code') === '1'")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/play/linreg?broadcast_bug=on&skip_zero_grad=on&lang=en",
+        "/play/mlp?naive_softmax=on&dataset=spiral&lang=zh",
+        "/play/softmax?impl=concise&lang=zh",
+    ],
+)
+def test_the_open_panel_has_no_serious_accessibility_violation(browser, server, path):
+    """axe-core on the panel with its pitfalls switched on and every folded pitfall opened: the code's
+    colours on their backgrounds (the marked lines', the diff rows') keep their contrast."""
+    context = browser.new_context(base_url=server.base, bypass_csp=True, viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        page.evaluate("document.querySelectorAll('#code-panel details').forEach((d) => { d.open = true; })")
+        page.evaluate(AXE)
+        violations = page.evaluate(RUN_AXE)
+    finally:
+        context.close()
+    assert violations == [], violations
