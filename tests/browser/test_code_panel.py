@@ -3,6 +3,7 @@ concise, a pitfall's line before and after), folds away, and the address remembe
 
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -94,3 +95,23 @@ def test_the_open_panel_has_no_serious_accessibility_violation(browser, server, 
     finally:
         context.close()
     assert violations == [], violations
+
+
+def test_a_class_playground_keeps_the_teachers_locked_pitfall_and_follows_a_pushed_preset(page, server):
+    teacher = httpx.Client(base_url=server.base, timeout=30)
+    created = teacher.post(
+        "/api/classes", json={"title": "3.2", "preset": "lesson:broadcast_bug", "unlocked": ["impl"]}
+    )
+    code = created.json()["code"]
+    page.request.post(f"/api/classes/{code}/students", data={"name": "Ada"})
+    page.goto(f"/classes/{code}")
+    page.locator("#code-panel > summary").click()
+    body = page.locator("#code-body")
+    expect(body.locator(".code-pitfalls-on")).to_contain_text("broadcast_bug")
+    page.locator("input[name=impl][value=concise]").check()  # the locked, disabled switch is still sent
+    expect(body).to_contain_text("nn.Linear")
+    expect(body.locator(".code-pitfalls-on")).to_contain_text("broadcast_bug")
+    assert teacher.post(f"/classes/{code}/push", data={"preset": "mlp", "unlocked": "lr"}).status_code == 200
+    expect(body).to_contain_text("def relu(", timeout=15_000)  # the new form brought the new model
+    expect(body.locator(".code-pitfalls-on")).to_have_count(0)
+    teacher.close()
