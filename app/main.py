@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import threading
 from contextlib import asynccontextmanager
 from html import escape
 
@@ -30,6 +31,7 @@ from app.web import (
     security,
 )
 from app.web.class_feed import ClassFeeds
+from app.web.code_panel import warm_panels
 from app.web.i18n import RememberLanguage
 from app.web.identity import Identities, VisitorIdentity
 from app.web.metrics import Metrics
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics.watch(service)
         app.state.demos = DemoProcess()
         settle_garbage_collector()
+        threading.Thread(target=warm_panels, name="warm-code-panels", daemon=True).start()
         yield
         app.state.class_feeds.close()
         app.state.fashion_mnist_download.close()
