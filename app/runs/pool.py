@@ -155,6 +155,7 @@ class Worker:
     messages: Connection
     stop_flags: object  # one per member of the job it trains; shared with the process
     pace_control: object  # pause, steps asked for, steps per second (pacing.py): for a run training alone
+    pace_wake: object  # raised after each change of pace_control (pacing.wake)
     ready: bool = False
     run_ids: list[str] = field(default_factory=list)  # the job it trains: one run, or a cohort
     pid: int | None = None
@@ -197,6 +198,7 @@ class LocalPool:
         self._closing = True
         for worker in self.workers:
             worker.stop_flags[:] = [True] * self.cohort_max
+            pacing.wake(worker.pace_wake)  # a paused run ends now, not at its next look
             with contextlib.suppress(OSError):
                 worker.jobs.send(None)
         for worker in self.workers:
@@ -210,6 +212,7 @@ class LocalPool:
         messages_out, messages_in = self._context.Pipe(duplex=False)
         stop_flags = self._context.Array(ctypes.c_bool, self.cohort_max, lock=False)
         pace_control = self._context.Array(ctypes.c_double, 3)
+        pace_wake = pacing.new_wake(self._context)
         device = self.device_for(number)
         process = self._context.Process(
             target=worker_main,
@@ -222,6 +225,7 @@ class LocalPool:
                 self.threads,
                 pace_control,
                 self.pause_timeout_s,
+                pace_wake,
             ),  # fmt: skip
             name="d2l-worker",
             daemon=True,
@@ -229,7 +233,7 @@ class LocalPool:
         process.start()
         jobs_out.close()
         messages_in.close()
-        return Worker(number, process, jobs_in, messages_out, stop_flags, pace_control)
+        return Worker(number, process, jobs_in, messages_out, stop_flags, pace_control, pace_wake)
 
     # --- queue ------------------------------------------------------------------------------------
     def submit(self, run_id: str, raw_spec: dict, owner: str = "") -> None:
@@ -277,6 +281,7 @@ class LocalPool:
         for worker in self.workers:
             if run_id in worker.run_ids:
                 worker.stop_flags[worker.run_ids.index(run_id)] = True
+                pacing.wake(worker.pace_wake)  # a paused run ends now, not at its next look
                 return True
         return False
 
@@ -293,6 +298,8 @@ class LocalPool:
             pacing.set_rate(worker.pace_control, steps_per_second)
         elif action in ("pause", "resume", "step"):
             getattr(pacing, action)(worker.pace_control)
+        if action != "look":
+            pacing.wake(worker.pace_wake)
         return pacing.state(worker.pace_control)
 
     def paused_workers(self) -> int:
