@@ -344,7 +344,15 @@ class LocalPool:
                 elif worker.alive:
                     self._forward_messages(worker)  # whatever it sent before dying comes first
                     worker.alive = False
-                    self._loop.call_soon_threadsafe(self._on_death, worker)
+                    self._to_loop(self._on_death, worker)
+
+    def _to_loop(self, callback, *args) -> None:
+        """Hand work to the loop's thread. Not after close(): the loop ignores it then, and may be gone
+        (a worker that exits as the pool closes used to raise 'Event loop is closed' in this thread)."""
+        if self._closing:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
+            self._loop.call_soon_threadsafe(callback, *args)
 
     def _forward_messages(self, worker: Worker) -> None:
         """Hand what the worker sent to the loop in batches: one wake-up of the loop per batch, not one
@@ -356,7 +364,7 @@ class LocalPool:
         except (EOFError, OSError):
             pass
         if batch:  # stamped here, so the delivery metric counts the wait for a busy loop too
-            self._loop.call_soon_threadsafe(self._on_messages, worker, batch, time.time())
+            self._to_loop(self._on_messages, worker, batch, time.time())
 
     def _on_messages(self, worker: Worker, batch: list[tuple], received: float) -> None:
         if self._closing:
