@@ -230,6 +230,7 @@ def make_transport_app():
 
     from app.runs.log import EventLog
     from app.runs.service import RunState
+    from app.settings import Settings
     from app.web import api
     from app.web.metrics import Metrics
     from app.web.stream import encode_event
@@ -250,6 +251,7 @@ def make_transport_app():
     app.include_router(api.router)
     app.state.runs = streams
     app.state.metrics = Metrics()
+    app.state.settings = Settings()  # the SSE send timeout the endpoint reads
 
     @app.get("/healthz")
     async def healthz() -> dict:
