@@ -24,8 +24,8 @@ def train_and_wait_for_points(page, before=None):
     page.locator("#train").click()
     page.wait_for_function(
         "(before) => { const d = window.playground.drawn;"
-        " return d && d.train.length > 0 && JSON.stringify(d.train) !== before; }",
-        arg=before and str(before),
+        " return d && d.train.length > 0 && JSON.stringify(d.train) !== JSON.stringify(before); }",
+        arg=before,  # compared as the page holds it (a Python repr never equals the page's JSON)
     )
     expect(page.locator("#status")).to_contain_text("training ended", timeout=60_000)
 
