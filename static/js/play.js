@@ -208,12 +208,16 @@
     const shown = document.getElementById("lr-value");
     const lr = document.getElementById("lr");
 
-    slider.addEventListener("input", () => {
+    function followSlider() {
       const value = lrFromSlider(slider.value);
       lr.value = String(value);
       shown.textContent = String(value);
       slider.setAttribute("aria-valuetext", window.pg.tr("learning_rate") + " " + value);
-    });
+    }
+    slider.addEventListener("input", followSlider);
+    // moved before this script ran (a slow phone) or put back by the browser: the value sent follows it;
+    // an untouched slider sits within half a step (0.005) of the value the page was written with
+    if (Math.abs(Number(slider.value) - Number(slider.defaultValue)) > 0.006) followSlider();
 
     // naive_softmax exists only in the scratch code: switch it off while "concise" is chosen.
     const naive = document.getElementById("f-naive_softmax");

@@ -30,6 +30,25 @@ def test_train_shows_the_curve_the_epoch_rows_and_the_result(page):
     assert float(test_acc.rstrip("%")) > 85
 
 
+def test_a_slider_moved_before_the_script_ran_is_the_rate_sent(page, server):
+    """A slow phone: the learner drags the rate before play.js has run. The value sent must follow the
+    slider, not the one the page was written with (a class student once trained at the preset's 10)."""
+    script = httpx.get(f"{server.base}/static/js/play.js").text
+    held = "window.runPlayJs = () => {" + script + "};"
+    page.route("**/static/js/play.js", lambda route: route.fulfill(body=held, content_type="text/javascript"))
+    page.goto("/play/softmax?dataset=digits&lr=0.1")
+    set_log_slider(page, 0.5)  # no listener yet: only the slider moves
+    expect(page.locator("#lr")).to_have_value("0.1")
+    page.evaluate("window.runPlayJs()")
+    expect(page.locator("#lr")).to_have_value("0.5")
+    expect(page.locator("#lr-value")).to_have_text("0.5")
+
+
+def test_an_untouched_slider_keeps_the_rate_the_page_was_written_with(page):
+    page.goto("/play/softmax?dataset=digits&lr=0.123")  # three digits: more than the slider shows
+    expect(page.locator("#lr")).to_have_value("0.123")
+
+
 def test_cancel_stops_a_run(page):
     page.goto("/play/mlp?dataset=digits&batch_size=8&epochs=50&hidden_units=512")
     page.locator("#train").click()
