@@ -7,7 +7,9 @@ time in a thread, then follows memory. Entries leave memory only once the store 
 
 import asyncio
 import bisect
+import itertools
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,8 +38,56 @@ WRITE_BYTES = 256 * 1024  # at most this much in one write to a viewer
 REPLAYS = ThreadPoolExecutor(2, thread_name_prefix="replay")
 
 
+# Stored chunks once encoded, kept for the next replay of the same run: thirty viewers of one finished
+# run (a class opening the teacher's link) read, decode and encode each chunk once between them.
+REPLAY_CACHE_BYTES = 16 * 1024 * 1024
+ENTRY_OVERHEAD = 100  # bytes a cached entry costs besides its encoded bytes (a tuple, an int, a bytes)
+
+EncodedChunk = list[tuple[int, bytes]]  # (seq, the bytes a viewer receives) of one stored chunk
+
+
 async def in_replay_thread(function, *args):
     return await asyncio.get_running_loop().run_in_executor(REPLAYS, function, *args)
+
+
+class ReplayCache:
+    """Encoded stored chunks by (log, position read after), least recently used dropped past `limit`
+    bytes; a chunk asked for again while it is being read is awaited, not read twice. Stored chunks
+    never change, so an entry never goes stale. Lives on the event loop's thread."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit, self.used = limit_bytes, 0
+        self.done: OrderedDict[tuple[int, int], tuple[EncodedChunk, int]] = OrderedDict()
+        self.reading: dict[tuple[int, int], asyncio.Task] = {}
+
+    async def get(self, key: tuple[int, int], read) -> EncodedChunk:
+        """The chunk at `key`, from the cache or from `read()` (a coroutine), shared by concurrent asks."""
+        if key in self.done:
+            self.done.move_to_end(key)
+            return self.done[key][0]
+        task = self.reading.get(key)
+        if task is None:
+            task = self.reading[key] = asyncio.ensure_future(read())
+            task.add_done_callback(lambda finished: self._keep(key, finished))
+        return await asyncio.shield(task)  # a viewer that leaves does not cancel the others' read
+
+    def _keep(self, key: tuple[int, int], task: asyncio.Task) -> None:
+        del self.reading[key]
+        if task.cancelled() or task.exception() is not None:
+            return
+        encoded = task.result()
+        size = sum(len(data) + ENTRY_OVERHEAD for _, data in encoded)
+        if not encoded or size > self.limit:
+            return
+        self.done[key] = (encoded, size)
+        self.used += size
+        while self.used > self.limit:
+            _, (_, dropped) = self.done.popitem(last=False)
+            self.used -= dropped
+
+
+REPLAY_CACHE = ReplayCache(REPLAY_CACHE_BYTES)
+LOG_KEYS = itertools.count()  # a key per log, never reused (an id() could be, after a log is gone)
 
 
 def id_order(event_id: str) -> tuple[int, ...]:
@@ -81,6 +131,7 @@ class EventLog:
         self._orders: list[tuple[int, ...]] = []
         self._changed = asyncio.Event()
         self._wake_pending = False
+        self._key = next(LOG_KEYS)
 
     @property
     def count(self) -> int:
@@ -219,20 +270,24 @@ class EventLog:
             await changed.wait()
 
     async def replay(self, after: int, upto: int) -> AsyncIterator[tuple[int, bytes]]:
-        """Stored entries after..upto, read and encoded in a thread a chunk at a time: (last seq, bytes)."""
-        chunks = self._stored(after)
-        while True:
-            encoded = await in_replay_thread(self._encode_next, chunks, upto)
+        """Stored entries after..upto, a chunk at a time, each read and encoded in a thread (or found in
+        REPLAY_CACHE): (last seq, bytes)."""
+        while after < upto:
+            encoded = await REPLAY_CACHE.get((self._key, after), lambda at=after: self._read_chunk(at))
+            encoded = [item for item in encoded if item[0] <= upto]
             if not encoded:
                 return
             for piece in pieces(encoded, lambda item: len(item[1])):
                 yield piece[-1][0], b"".join(data for _, data in piece)
-            if encoded[-1][0] >= upto:
-                return
+            after = encoded[-1][0]
 
-    def _encode_next(self, chunks: Iterator[list[tuple[int, dict]]], upto: int) -> list[tuple[int, bytes]]:
-        chunk = next(chunks, None) or []
-        return [(seq, self._encode(str(seq), event)) for seq, event in chunk if seq <= upto]
+    async def _read_chunk(self, after: int) -> EncodedChunk:
+        return await in_replay_thread(self._encode_chunk, after)
+
+    def _encode_chunk(self, after: int) -> EncodedChunk:
+        """The stored chunk that holds the entry after `after`, encoded (from there on)."""
+        chunk = next(self._stored(after), None) or []
+        return [(seq, self._encode(str(seq), event)) for seq, event in chunk]
 
 
 def pieces(items: list, size_of=lambda entry: len(entry.encoded)) -> Iterator[list]:

@@ -205,3 +205,53 @@ def test_a_run_cut_off_by_a_stop_replays_its_stored_chunks_then_how_it_ended(tmp
     run, in_memory, replayed = asyncio.run(scenario())
     assert run.status == "interrupted" and in_memory == 1
     assert replayed == b"".join(f"{seq}:step".encode() for seq in range(1, 1001)) + b"1001:finished"
+
+
+def test_viewers_replaying_one_stored_run_read_each_chunk_from_the_store_once(tmp_path):
+    """Thirty viewers open a finished run at once: the store is read (and each event encoded) once per
+    chunk between them, and each viewer still gets every event once, in order."""
+    from app.runs.store import CHUNK_EVENTS, RunStore
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.sqlite3'}")
+    store.add("r", {"model": "linreg"})
+    steps = [{"type": "step", "i": i} for i in range(3 * CHUNK_EVENTS)]
+    events = [*steps, {"type": "finished", "status": "done"}]
+    store.finish("r", events)
+    reads = []
+
+    def stored(after):
+        reads.append(after)
+        return store.chunks("r", after)
+
+    async def scenario():
+        log = EventLog.stored_only(encode, len(events), stored)
+        return await asyncio.gather(*(collect(log) for _ in range(30)))
+
+    ENCODE_CALLS.clear()
+    seen = asyncio.run(scenario())
+    whole = b"".join(encode(str(seq), event) for seq, event in enumerate(events, start=1))
+    assert all(viewer == whole for viewer in seen)
+    assert sorted(reads) == [0, CHUNK_EVENTS, 2 * CHUNK_EVENTS, 3 * CHUNK_EVENTS]  # four chunks, once each
+    assert len(ENCODE_CALLS) == 2 * len(events)  # the test's `whole`, and the replay once
+
+
+def test_the_replay_cache_keeps_to_its_bound_dropping_the_least_recently_used():
+    from app.runs.log import ENTRY_OVERHEAD, ReplayCache
+
+    cache = ReplayCache(limit_bytes=3 * (10 + ENTRY_OVERHEAD))
+    reads = []
+
+    async def read(key):
+        async def chunk():
+            reads.append(key)
+            return [(key, b"x" * 10)]
+
+        return await cache.get((0, key), chunk)
+
+    async def scenario():
+        for key in (1, 2, 3, 1, 4, 1, 2):  # 4 pushes out 2 (1 was used since), 2 is read again
+            await read(key)
+
+    asyncio.run(scenario())
+    assert reads == [1, 2, 3, 4, 2]
+    assert cache.used <= cache.limit and len(cache.done) == 3
