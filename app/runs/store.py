@@ -93,7 +93,9 @@ def now() -> datetime:
 
 
 def pack(events: list[dict]) -> bytes:
-    return zlib.compress(json.dumps(events, separators=(",", ":")).encode())
+    # level 1: a third of the default level's time (0.07 ms against 0.19 for 500 step events), for chunks
+    # about a fifth larger; the store's writer packs every chunk of every run a class trains
+    return zlib.compress(json.dumps(events, separators=(",", ":")).encode(), level=1)
 
 
 def unpack(data: bytes) -> list[dict]:
@@ -123,8 +125,11 @@ def ending_columns(finished: dict, dataset: str, epochs: list[dict], event_count
 
 class RunStore:
     def __init__(self, url: str):
-        connect_args = {"check_same_thread": False, "timeout": 5} if url.startswith("sqlite") else {}
-        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        sqlite = url.startswith("sqlite")
+        connect_args = {"check_same_thread": False, "timeout": 5} if sqlite else {}
+        # a server's connection can drop (a restart, an idle timeout): test it before use. A SQLite file
+        # cannot, and the test query was 5% of the web process's CPU while a class arrived (py-spy).
+        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not sqlite)
         Base.metadata.create_all(self.engine)
         add_missing_columns(self.engine)
 
