@@ -67,8 +67,15 @@ async def step_run(request: Request, run_id: str) -> dict:
 
 def controls(request: Request, run_id: str, state: dict | None = None, problem: str = "") -> HTMLResponse:
     state = state or {"paused": False, "steps_per_second": None}
+    limit_minutes = f"{request.app.state.settings.pause_timeout_s / 60:.2g}"  # as the run's ending says it
     return page(
-        request, "fragments/pace_controls.html", run_id=run_id, state=state, speeds=SPEEDS, problem=problem
+        request,
+        "fragments/pace_controls.html",
+        run_id=run_id,
+        state=state,
+        speeds=SPEEDS,
+        problem=problem,
+        limit_minutes=limit_minutes,
     )
 
 

@@ -89,7 +89,8 @@ def test_a_run_paused_too_long_ends_with_a_message(tmp_path):
         live.wait_ready_workers(1)
         owner = httpx.Client(base_url=live.base, timeout=30)
         run_id = running(owner, LONG)
-        owner.post(f"/api/runs/{run_id}/pause")
+        controls = owner.post(f"/play/runs/{run_id}/pace/pause").text  # the page's button
+        assert "at most 0.017 minutes" in controls  # the server's limit, as the ending will say it
         deadline = time.monotonic() + 30
         while (run := owner.get(f"/api/runs/{run_id}").json())["status"] == "running":
             assert time.monotonic() < deadline
