@@ -47,6 +47,8 @@ def train(
     n_examples: Annotated[int | None, Opt(help="examples to generate (synthetic and 2-D sets)")] = None,
     noise_std: Annotated[float | None, Opt(help="linreg: std of the label noise")] = None,
     noise: Annotated[float | None, Opt(help="2-D sets: noise")] = None,
+    test_share: Annotated[float | None, Opt(help="2-D sets: share of points held out to test")] = None,
+    data_seed: Annotated[int | None, Opt(help="2-D sets: draws the points (0: the run's seed does)")] = None,
     broadcast_bug: Annotated[bool, Opt(help="pitfall: squared loss with y.view(-1)")] = False,
     skip_zero_grad: Annotated[bool, Opt(help="pitfall: never clear the gradients")] = False,
     naive_softmax: Annotated[bool, Opt(help="pitfall: softmax without subtracting the max")] = False,

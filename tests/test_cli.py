@@ -63,6 +63,23 @@ def test_mlp_options_reach_the_spec(data_dir):
     assert started["param_count"] == 2 * 8 + 8 + 8 * 8 + 8 + 8 * 2 + 2
 
 
+def test_the_data_controls_of_the_2d_sets_reach_the_spec_and_the_data(data_dir):
+    """--noise, --n-examples, --test-share and --data-seed, as the page's data controls set them."""
+
+    def started(*options):
+        command = ["train", "softmax", "--dataset", "circles", "--epochs", "1", "--json", *options]
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.splitlines()[0])
+
+    first = started("--n-examples", "200", "--test-share", "0.4", "--data-seed", "7", "--noise", "0.1")
+    assert first["spec"]["test_share"] == 0.4 and first["spec"]["data_seed"] == 7
+    assert (first["n_train"], first["n_test"]) == (120, 80)
+    again = started("--n-examples", "200", "--test-share", "0.4", "--data-seed", "7", "--noise", "0.1")
+    other = started("--n-examples", "200", "--test-share", "0.4", "--data-seed", "8", "--noise", "0.1")
+    assert first["initial_test_loss"] == again["initial_test_loss"] != other["initial_test_loss"]
+
+
 def test_a_bad_spec_is_refused_with_the_field_and_range(data_dir):
     result = runner.invoke(app, ["train", "softmax", "--lr", "0", "--batch-size", "0"])
     assert result.exit_code == 2
