@@ -119,6 +119,20 @@ def test_softmax_members_equal_their_runs_alone(data_dir, impl):
         assert_same_run(events[member], alone(spec, data_dir))
 
 
+def test_each_member_ends_right_after_its_own_last_pictures(data_dir):
+    """A class's cohort of many: the first member's student must not wait while the last epoch's
+    pictures of all the others are drawn, so its `finished` comes before the next member's last epoch."""
+    specs = specs_of(SOFTMAX_DIGITS, [dict(lr=lr) for lr in (0.05, 0.1, 0.2)])
+    order = [
+        (member, event.type)
+        for member, event in train_cohort(specs, data_dir=data_dir, device="cpu")
+        if event.type in ("epoch", "finished")
+    ]
+    last_epoch = SOFTMAX_DIGITS["epochs"]
+    assert order[-6:] == [(m, kind) for m in range(3) for kind in ("epoch", "finished")]
+    assert sum(kind == "epoch" for _, kind in order) == 3 * last_epoch
+
+
 @pytest.mark.parametrize("impl", ["scratch", "concise"])
 def test_mlp_members_equal_their_runs_alone(data_dir, impl):
     """Two hidden layers (the wide first layer and a batched one), each member its own activation;

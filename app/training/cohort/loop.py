@@ -73,9 +73,7 @@ def _train_members(specs, data_dir, device, should_stop, on_download_progress) -
     for epoch in range(1, first.epochs + 1):
         if not cohort.members:
             return
-        yield from cohort.train_epoch(epoch, generator)
-    for member in cohort.members:
-        yield member.index, ending("done", "done", first.epochs, epochs=first.epochs)
+        yield from cohort.train_epoch(epoch, generator, last=epoch == first.epochs)
 
 
 @dataclass
@@ -124,8 +122,10 @@ class Cohort:
             yield member.index, snapshot(self.model.member(slot), self.data, self.extent, step=0, epoch=0)
         self.drop_ended()
 
-    def train_epoch(self, epoch: int, generator: torch.Generator) -> Iterator[Tagged]:
-        """One pass over the training set for all members, then their evaluation and epoch events."""
+    def train_epoch(self, epoch: int, generator: torch.Generator, last: bool = False) -> Iterator[Tagged]:
+        """One pass over the training set for all members, then their evaluation and epoch events; after
+        the last epoch each member's `done` follows its own pictures, so the first member's student is
+        not kept waiting while the pictures of thirty others are drawn."""
         started_at = time.perf_counter()
         sums = RunningSums(len(self.members), self.data.X_train.device)
         batch_size = self.members[0].spec.batch_size
@@ -157,6 +157,8 @@ class Cohort:
         for slot, member in enumerate(self.members):
             if not member.ended:
                 yield from self.epoch_events(slot, member, epoch, train_results[slot], results[slot], seconds)
+            if last and not member.ended:
+                yield self.end(member, ending("done", "done", epoch, epochs=epoch))
         self.drop_ended()
 
     def step_events(self, epoch: int, sums: "RunningSums") -> Iterator[Tagged]:
