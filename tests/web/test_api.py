@@ -77,6 +77,23 @@ def test_a_finished_run_replays_identically(server):
     assert events_of(server, run_id) == live
 
 
+def test_a_run_with_large_pictures_is_stored_while_it_trains_not_all_at_its_end(server):
+    """A chunk goes to the store once its encoded events reach CHUNK_BYTES, not only at CHUNK_EVENTS:
+    the run's end then packs a short tail, and its `finished` is not held up behind a large write."""
+    from app.runs.service import CHUNK_BYTES
+    from app.runs.store import CHUNK_EVENTS, RunStore
+
+    spec = {"model": "softmax", "dataset": "spiral", "epochs": 8, "n_examples": 1000}
+    run_id = server.client.post("/api/runs", json=spec).json()["id"]
+    live = events_of(server, run_id)
+    stored = list(RunStore(f"sqlite:///{server.data_dir / 'runs.sqlite3'}").chunks(run_id))
+    assert [event for chunk in stored for _, event in chunk] == [event for _, event in json_events(live)]
+    sizes = [len(json.dumps(event, separators=(",", ":"))) for _, event in json_events(live)]
+    assert len(sizes) < CHUNK_EVENTS and sum(sizes) > 4 * CHUNK_BYTES
+    tail = sum(len(json.dumps(event, separators=(",", ":"))) for _, event in stored[-1])
+    assert len(stored) >= 4 and tail <= CHUNK_BYTES + max(sizes)  # not the whole run packed at its end
+
+
 def test_bad_specs_are_refused_with_readable_problems(server):
     response = server.client.post("/api/runs", json={"model": "mlp", "lr": 0, "activation": "swish"})
     assert response.status_code == 422
