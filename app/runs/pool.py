@@ -180,6 +180,7 @@ class LocalPool:
         self.cohort_max, self.max_step_work = cohort_max, max_step_work
         self.gather_s: float | None = GATHER_S
         self._gathering: asyncio.TimerHandle | None = None
+        self._last_submit = float("-inf")  # loop time of the last submit
         self.on_event, self.on_state = on_event, on_state
         self.pending = FairQueue()
         self.workers: list[Worker] = []
@@ -248,9 +249,14 @@ class LocalPool:
 
     def _dispatch_soon(self, group: bool = False) -> None:
         """Dispatch after GATHER_S: a class pressing Train together arrives within a moment, and the runs
-        that can share then start as one cohort instead of the first alone and the rest after it. A group
-        submitted as one (a race's lanes) is all here already: it goes to the workers at once."""
-        if not self.gather_s or group:  # nothing to wait for: straight to the workers
+        that can share then start as one cohort. A group submitted as one (a race's lanes) is all here
+        already, and a run that comes to a quiet server (no other submit for GATHER_S, nothing waiting, a
+        worker free) is most likely alone: both go to the workers at once. When a class does press
+        Train, its first run starts alone and the rest, arriving while it trains, gather behind it."""
+        now, last = self._loop.time(), self._last_submit
+        self._last_submit = now
+        quiet = now - last >= (self.gather_s or 0) and len(self.pending) == 1 and self.free_workers() > 0
+        if not self.gather_s or group or quiet:  # nothing to wait for: straight to the workers
             self._dispatch()
         elif self._gathering is None:
             self._gathering = self._loop.call_later(self.gather_s, self._dispatch_gathered)

@@ -85,6 +85,20 @@ def test_a_group_submitted_together_starts_at_once_as_one_cohort(tmp_path):
     assert {recorder.ending(run_id)["status"] for run_id, _, _ in lanes} == {"done"}
 
 
+def test_a_run_on_a_quiet_server_starts_at_once_and_the_runs_right_behind_it_gather(tmp_path):
+    """One learner pressing Train on an idle server does not wait GATHER_S for company; when a class
+    presses at once, its first run starts alone and those arriving while it trains start together."""
+    runs = [(f"r{i}", SHARED | {"lr": 0.1 * (i + 1)}, f"visitor{i}") for i in range(3)]
+    recorder = asyncio.run(run_pool(tmp_path, runs))
+    assert recorder.started["r0"] - recorder.submitted < GATHER_S / 2
+    r0_end = max(index for index, run_id in enumerate(recorder.order) if run_id == "r0")
+    assert min(recorder.order.index("r1"), recorder.order.index("r2")) > r0_end  # behind it, not beside
+    assert abs(recorder.started["r1"] - recorder.started["r2"]) < 0.05  # one cohort
+    steps = [run_id for run_id in recorder.order if run_id in ("r1", "r2")]
+    assert len(set(steps[:4])) == 2  # side by side
+    assert {recorder.ending(run_id)["status"] for run_id, _, _ in runs} == {"done"}
+
+
 def test_a_members_numbers_are_its_own_and_a_cancel_ends_only_that_member(tmp_path):
     """Three members of one cohort; the middle one is cancelled after its first epoch. The others end
     `done` with the numbers each has when trained alone in the same pool."""
@@ -95,7 +109,9 @@ def test_a_members_numbers_are_its_own_and_a_cancel_ends_only_that_member(tmp_pa
             pool.cancel("m1")
 
     together = asyncio.run(
-        run_pool(tmp_path, [(r, spec, "a") for r, spec in specs.items()], during=cancel_the_middle)
+        run_pool(
+            tmp_path, [(r, spec, "a") for r, spec in specs.items()], during=cancel_the_middle, as_group=True
+        )
     )
     alone = {
         run_id: asyncio.run(run_pool(tmp_path, [(run_id, specs[run_id], "a")])).events[run_id]
