@@ -15,6 +15,11 @@ POLL_S = 0.01  # how often a paused run without a wake-up looks at its control: 
 WAIT_S = 0.1  # with one (the pool raises it after each change), how often it still looks on its own
 
 
+def limit_minutes(timeout_s: float) -> str:
+    """The pause limit as the paused note and the ending's message both quote it ("10", "0.017")."""
+    return f"{timeout_s / 60:.2g}"
+
+
 def new_wake(context):
     """A worker's wake-up: the pool raises it after it changes the worker's control, and a paused run
     waits on it instead of sleeping, so a Step is taken at once rather than at the next look. Bounded at
@@ -72,7 +77,7 @@ class Pacer:
 
         self.go, self.step_turn, self.too_long = GO, STEP, TOO_LONG
         self.control, self.should_stop, self.timeout_s = control, should_stop, timeout_s
-        self.limit_minutes = f"{timeout_s / 60:.2g}"
+        self.limit_minutes = limit_minutes(timeout_s)
         self.last_step = 0.0
         self.set_threads, self.threads, self.using = set_threads, threads, threads
         self.wake = wake

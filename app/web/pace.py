@@ -10,6 +10,8 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.runs import pacing
+
 from .api import owned
 from .errors import ERROR_RESPONSES, Message
 from .identity import may_change
@@ -67,7 +69,6 @@ async def step_run(request: Request, run_id: str) -> dict:
 
 def controls(request: Request, run_id: str, state: dict | None = None, problem: str = "") -> HTMLResponse:
     state = state or {"paused": False, "steps_per_second": None}
-    limit_minutes = f"{request.app.state.settings.pause_timeout_s / 60:.2g}"  # as the run's ending says it
     return page(
         request,
         "fragments/pace_controls.html",
@@ -75,7 +76,7 @@ def controls(request: Request, run_id: str, state: dict | None = None, problem: 
         state=state,
         speeds=SPEEDS,
         problem=problem,
-        limit_minutes=limit_minutes,
+        limit_minutes=pacing.limit_minutes(request.app.state.settings.pause_timeout_s),
     )
 
 
