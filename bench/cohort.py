@@ -49,15 +49,16 @@ def class_rates(n: int) -> list[float]:
 
 
 def wait_done(client: httpx.Client, run_ids: list[str], timeout: float = 3600) -> dict[str, str]:
+    """Each run's ending, polling one run at a time (the first that has not ended) every 50 ms: the
+    last run seen ending marks when all had ended, as closely as polling every run would. Polling all
+    24 of a class every 50 ms was ~500 requests a second, which took about half a core of this 2-core
+    machine (the server's and this client's share) away from the training it measured."""
     deadline, statuses = time.monotonic() + timeout, {}
-    while len(statuses) < len(run_ids):
-        for run_id in run_ids:
-            if run_id not in statuses:
-                status = client.get(f"/api/runs/{run_id}").json()["status"]
-                if status in FINISHED:
-                    statuses[run_id] = status
-        assert time.monotonic() < deadline, "runs did not finish in time"
-        time.sleep(0.05)
+    for run_id in run_ids:
+        while (status := client.get(f"/api/runs/{run_id}").json()["status"]) not in FINISHED:
+            assert time.monotonic() < deadline, "runs did not finish in time"
+            time.sleep(0.05)
+        statuses[run_id] = status
     return statuses
 
 

@@ -8,9 +8,9 @@ restart) gets the same events with ids of its own, which costs a join per event,
 """
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
+import orjson
 from sse_starlette import ServerSentEvent
 
 from app.runs.log import EventLog
@@ -38,7 +38,7 @@ class MultiplexedFeed:
         self._changed = asyncio.Event()
 
     def add(self, source: int, seq: int, name: str, data: dict) -> None:
-        body = ServerSentEvent(data=json.dumps(data, separators=(",", ":")), event=name).encode()
+        body = ServerSentEvent(data=orjson.dumps(data).decode(), event=name).encode()
         body = body.removesuffix(b"\r\n")
         event_id = ".".join(map(str, self.positions))
         self.messages.append(body + with_id(event_id))

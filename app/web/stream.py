@@ -6,8 +6,7 @@ message of each group carries the `id:`, so a viewer that reconnects with Last-E
 fragment and never sees an event twice.
 """
 
-import json
-
+import orjson
 from sse_starlette import ServerSentEvent
 
 from .templating import render
@@ -25,6 +24,6 @@ def encode_event(event_id: str, event: dict) -> bytes:
         name, template = FRAGMENTS[event["type"]]
         html = " ".join(render(template, event=event).split())  # one line: SSE data stays one field
         chunks.append(ServerSentEvent(data=html, event=name).encode())
-    data = json.dumps(event, separators=(",", ":"))
+    data = orjson.dumps(event).decode()  # compact; ~4x faster than json on a picture's thousands of floats
     chunks.append(ServerSentEvent(data=data, event=event["type"], id=event_id).encode())
     return b"".join(chunks)

@@ -2,6 +2,9 @@
 
 import asyncio
 import json
+from types import SimpleNamespace
+
+import orjson
 
 from app.runs.log import EventLog
 from app.web import race_feed
@@ -28,8 +31,8 @@ async def read_all(feed, positions):
 
 def test_every_viewer_gets_the_same_bytes_and_each_event_is_encoded_once(monkeypatch):
     dumps = []
-    real_dumps = json.dumps
-    monkeypatch.setattr(race_feed.json, "dumps", lambda *a, **k: dumps.append(1) or real_dumps(*a, **k))
+    counting = SimpleNamespace(dumps=lambda *a, **k: dumps.append(1) or orjson.dumps(*a, **k))
+    monkeypatch.setattr(race_feed, "orjson", counting)  # the feed's encodings only
 
     async def scenario():
         logs = [EventLog(encode), EventLog(encode)]

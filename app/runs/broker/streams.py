@@ -1,7 +1,6 @@
 """Writing a run's events to its Redis Stream, and ending a run exactly once, from any process."""
 
-import json
-
+import orjson
 import redis
 
 from app.runs.store import RunStore
@@ -11,12 +10,12 @@ from . import keys
 
 def publish(client: redis.Redis, run_id: str, event: dict, maxlen: int) -> None:
     """XADD one event (on a client or a pipeline); the stream id Redis gives it is the event's SSE id."""
-    client.xadd(keys.stream(run_id), {keys.FIELD: json.dumps(event, separators=(",", ":"))}, maxlen=maxlen)
+    client.xadd(keys.stream(run_id), {keys.FIELD: orjson.dumps(event)}, maxlen=maxlen)
 
 
 def event_of(fields: dict) -> dict:
     """The event a stream entry holds (the inverse of publish)."""
-    return json.loads(fields[keys.FIELD.encode()])
+    return orjson.loads(fields[keys.FIELD.encode()])
 
 
 def read_events(client: redis.Redis, run_id: str) -> list[dict]:
