@@ -23,6 +23,7 @@ from .endings import ended
 from .worker import EVENT, IDLE, READY, worker_main
 
 GATHER_S = 0.25  # a new run waits this long for others pressed at the same moment, to start as one cohort
+QUIET_S = 0.05  # a run that comes to a quiet server waits only this long, unless another comes meanwhile
 BATCH_MESSAGES = 500  # messages from one worker handed to the loop at once, at most
 SERVED_REMEMBERED = 10_000  # visitors whose last turn the queue remembers
 OnEvent = Callable[..., None]  # (run id, event, when it was received)
@@ -180,6 +181,8 @@ class LocalPool:
         self.cohort_max, self.max_step_work = cohort_max, max_step_work
         self.gather_s: float | None = GATHER_S
         self._gathering: asyncio.TimerHandle | None = None
+        self._gathering_since = 0.0  # loop time of the submit that started the gathering
+        self._quiet_wait = False  # the gathering is a quiet server's short wait (QUIET_S)
         self._last_submit = float("-inf")  # loop time of the last submit
         self.on_event, self.on_state = on_event, on_state
         self.pending = FairQueue()
@@ -250,16 +253,30 @@ class LocalPool:
     def _dispatch_soon(self, group: bool = False) -> None:
         """Dispatch after GATHER_S: a class pressing Train together arrives within a moment, and the runs
         that can share then start as one cohort. A group submitted as one (a race's lanes) is all here
-        already, and a run that comes to a quiet server (no other submit for GATHER_S, nothing waiting, a
-        worker free) is most likely alone: both go to the workers at once. When a class does press
-        Train, its first run starts alone and the rest, arriving while it trains, gather behind it."""
+        already: it goes to the workers at once. A run that comes to a quiet server (no other submit for
+        GATHER_S, nothing waiting, a worker free) is most likely alone: it waits only QUIET_S (a learner's
+        Train reaches its first step in ~60 ms), and if another run comes meanwhile, the two are the
+        start of a burst (a class told "press Train now", a script) and gather for GATHER_S as usual,
+        to start as one cohort instead of the first alone and the rest behind it. Runs that arrive
+        while others train gather behind them."""
         now, last = self._loop.time(), self._last_submit
         self._last_submit = now
-        quiet = now - last >= (self.gather_s or 0) and len(self.pending) == 1 and self.free_workers() > 0
-        if not self.gather_s or group or quiet:  # nothing to wait for: straight to the workers
+        if not self.gather_s or group:  # nothing to wait for: straight to the workers
             self._dispatch()
+            return
+        quiet = now - last >= self.gather_s and len(self.pending) == 1 and self.free_workers() > 0
+        if quiet:
+            self._gather(now, min(QUIET_S, self.gather_s), quiet=True)
         elif self._gathering is None:
-            self._gathering = self._loop.call_later(self.gather_s, self._dispatch_gathered)
+            self._gather(now, self.gather_s)
+        elif self._quiet_wait:  # company came: gather as long as for any burst, counted from the first
+            self._gather(self._gathering_since, self._gathering_since + self.gather_s - now)
+
+    def _gather(self, since: float, wait_s: float, quiet: bool = False) -> None:
+        if self._gathering is not None:
+            self._gathering.cancel()
+        self._gathering_since, self._quiet_wait = since, quiet
+        self._gathering = self._loop.call_later(max(wait_s, 0.0), self._dispatch_gathered)
 
     def _dispatch_gathered(self) -> None:
         self._gathering = None

@@ -5,7 +5,7 @@ only that member."""
 import asyncio
 import time
 
-from app.runs.pool import GATHER_S, FairQueue, LocalPool, cohort_signature
+from app.runs.pool import GATHER_S, QUIET_S, FairQueue, LocalPool, cohort_signature
 
 SHARED = {"model": "softmax", "dataset": "blobs", "epochs": 3, "batch_size": 16}
 OTHER = {"model": "mlp", "dataset": "xor", "epochs": 2}
@@ -33,10 +33,16 @@ class Recorder:
 
 
 async def run_pool(
-    tmp_path, jobs: list[tuple[str, dict, str]], during=None, timeout: float = 120, as_group: bool = False
+    tmp_path,
+    jobs: list[tuple[str, dict, str]],
+    during=None,
+    timeout: float = 120,
+    as_group: bool = False,
+    then: list[tuple[str, dict, str]] = (),
 ):
     """A one-worker pool fed `jobs` (run id, spec, owner) at once, one by one or as one group (a race's
-    lanes); waits until every run ended. The recorder's `submitted` is when the jobs went in."""
+    lanes), and `then` one by one once every job has started; waits until every run ended. The
+    recorder's `submitted` is when the jobs went in."""
     recorder = Recorder()
     pool = LocalPool(1, str(tmp_path), lambda number: "cpu", 1, recorder.on_event, recorder.on_state)
     pool.start()
@@ -48,11 +54,15 @@ async def run_pool(
             pool.submit_all(jobs)
         for run_id, spec, owner in [] if as_group else jobs:
             pool.submit(run_id, spec, owner)
-        deadline = time.monotonic() + timeout
-        while not all(recorder.ending(run_id) for run_id, _, _ in jobs):
+        deadline, later = time.monotonic() + timeout, list(then)
+        while not all(recorder.ending(run_id) for run_id, _, _ in [*jobs, *then]):
             assert time.monotonic() < deadline, "the runs never all ended"
             if during:
                 during(pool, recorder)
+            if later and all(run_id in recorder.started for run_id, _, _ in jobs):
+                for run_id, spec, owner in later:
+                    pool.submit(run_id, spec, owner)
+                later = []
             await asyncio.sleep(0.02)
         return recorder
     finally:
@@ -85,18 +95,35 @@ def test_a_group_submitted_together_starts_at_once_as_one_cohort(tmp_path):
     assert {recorder.ending(run_id)["status"] for run_id, _, _ in lanes} == {"done"}
 
 
-def test_a_run_on_a_quiet_server_starts_at_once_and_the_runs_right_behind_it_gather(tmp_path):
-    """One learner pressing Train on an idle server does not wait GATHER_S for company; when a class
-    presses at once, its first run starts alone and those arriving while it trains start together."""
+def test_a_lone_run_on_a_quiet_server_waits_only_a_moment_for_company(tmp_path):
+    """One learner pressing Train on an idle server waits QUIET_S, not GATHER_S, for a cohort."""
+    recorder = asyncio.run(run_pool(tmp_path, [("r0", SHARED, "visitor")]))
+    assert QUIET_S < GATHER_S / 2
+    assert recorder.started["r0"] - recorder.submitted < GATHER_S / 2
+    assert recorder.ending("r0")["status"] == "done"
+
+
+def test_runs_pressed_at_one_moment_on_a_quiet_server_start_as_one_cohort(tmp_path):
+    """A burst (a class told to press Train now): the second run comes within QUIET_S of the first, so
+    the pool gathers as for any burst and all three start together instead of the first alone."""
     runs = [(f"r{i}", SHARED | {"lr": 0.1 * (i + 1)}, f"visitor{i}") for i in range(3)]
     recorder = asyncio.run(run_pool(tmp_path, runs))
-    assert recorder.started["r0"] - recorder.submitted < GATHER_S / 2
+    starts = [recorder.started[run_id] for run_id, _, _ in runs]
+    assert max(starts) - min(starts) < 0.05  # one cohort
+    assert set(recorder.order[3:9]) == {"r0", "r1", "r2"}  # side by side from the start
+    assert {recorder.ending(run_id)["status"] for run_id, _, _ in runs} == {"done"}
+
+
+def test_runs_that_come_while_one_trains_gather_behind_it(tmp_path):
+    """A run already training is not joined: the runs that come during it start together after it."""
+    later = [(f"r{i}", SHARED | {"lr": 0.1 * (i + 1)}, f"visitor{i}") for i in (1, 2)]
+    recorder = asyncio.run(run_pool(tmp_path, [("r0", SHARED, "visitor0")], then=later))
     r0_end = max(index for index, run_id in enumerate(recorder.order) if run_id == "r0")
     assert min(recorder.order.index("r1"), recorder.order.index("r2")) > r0_end  # behind it, not beside
     assert abs(recorder.started["r1"] - recorder.started["r2"]) < 0.05  # one cohort
     steps = [run_id for run_id in recorder.order if run_id in ("r1", "r2")]
     assert len(set(steps[:4])) == 2  # side by side
-    assert {recorder.ending(run_id)["status"] for run_id, _, _ in runs} == {"done"}
+    assert {recorder.ending(run_id)["status"] for run_id in ("r0", "r1", "r2")} == {"done"}
 
 
 def test_a_members_numbers_are_its_own_and_a_cancel_ends_only_that_member(tmp_path):
