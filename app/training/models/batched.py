@@ -68,6 +68,26 @@ class ClampReLU(torch.autograd.Function):
         return torch.ops.aten.threshold_backward(G, X, ClampReLU.BELOW_ZERO)
 
 
+class MemberLinear(torch.autograd.Function):
+    """Each member's H @ W + b, (K, n, a) @ (K, a, b) + (K, 1, b): the bias added after the product (the
+    book's `X @ W + b`) or within it (`fused`, as nn.Linear does). The backward is autograd's for those
+    ops, except that the weight gradient is computed as (G^T H)^T, the order torch's mm backward uses for
+    a single run's W stored column by column, where bmm's backward computes H^T G: the same sums, about
+    6x faster on this CPU (0.08 against 0.53 ms a step for 4 members of 256 units, bench/README.md)."""
+
+    @staticmethod
+    def forward(ctx, H: torch.Tensor, W: torch.Tensor, b: torch.Tensor, fused: bool) -> torch.Tensor:
+        ctx.save_for_backward(H, W)
+        return torch.baddbmm(b, H, W) if fused else torch.bmm(H, W) + b
+
+    @staticmethod
+    def backward(ctx, G: torch.Tensor):
+        H, W = ctx.saved_tensors
+        grad_H = torch.bmm(G, W.transpose(1, 2)) if ctx.needs_input_grad[0] else None
+        grad_W = torch.bmm(G.transpose(1, 2), H).transpose(1, 2)
+        return grad_H, grad_W, G.sum(dim=1, keepdim=True), None
+
+
 class CrossEntropyAndPrediction(torch.autograd.Function):
     """softmax.softmax_cross_entropy (naive off) of each row of scores, and the row's argmax, in one pass
     with one backward node. The losses are the book's numbers bit for bit: the same max, exp, sum and
@@ -187,7 +207,7 @@ class BatchedClassifier:
         return F.linear(H, W.T, b) if self.concise else H @ W + b
 
     def batched_linear(self, H, W, b):
-        return torch.baddbmm(b, H, W) if self.concise else torch.bmm(H, W) + b
+        return MemberLinear.apply(H, W, b, self.concise)
 
     def activate(self, Z: torch.Tensor, member_dim: int) -> torch.Tensor:
         """Each member's activation on its slots of Z (members along `member_dim`), with its single
