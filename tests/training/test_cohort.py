@@ -4,9 +4,11 @@ import itertools
 import math
 
 import pytest
+import torch
 
 from app.training.cohort import CohortError, check_cohort, signature, train_cohort
 from app.training.events import without_timing
+from app.training.models import batched
 from app.training.specs import parse_spec
 from app.training.trainer import train
 
@@ -102,8 +104,12 @@ SOFTMAX_DIGITS = dict(model="softmax", dataset="digits", batch_size=32, epochs=2
 MLP_SPIRAL = dict(model="mlp", dataset="spiral", batch_size=16, epochs=2, hidden_units=16, hidden_layers=2)
 
 
+@pytest.mark.parametrize("onednn", [True, False], ids=["onednn", "matmul"])
 @pytest.mark.parametrize("impl", ["scratch", "concise"])
-def test_softmax_members_equal_their_runs_alone(data_dir, impl):
+def test_softmax_members_equal_their_runs_alone(data_dir, impl, onednn, monkeypatch):
+    """The wide layer through oneDNN (this CPU), and through torch's matmul (a GPU, or a torch built
+    without oneDNN)."""
+    monkeypatch.setattr(batched, "ONEDNN_LINEAR", onednn and batched.ONEDNN_LINEAR)
     members = [
         dict(lr=0.1),
         dict(lr=0.5, init_std=0.1, weight_decay=0.01),
@@ -257,3 +263,14 @@ def test_a_run_that_draws_its_neurons_trains_alone():
     spec = parse_spec({"model": "mlp", "dataset": "spiral", "neurons": True})
     assert signature(spec) is None
     assert signature(parse_spec({"model": "mlp", "dataset": "spiral"})) is not None
+
+
+def test_the_wide_layer_runs_on_onednn_where_torch_has_it():
+    """This CPU's torch has oneDNN, ~2x faster than MKL for the wide layer (bench/README.md); its
+    product is torch's up to float32 rounding."""
+    X, W_rows = torch.rand(256, 784), torch.randn(40, 784)
+    assert batched.ONEDNN_LINEAR
+    product = batched.onednn_linear(X, W_rows)
+    assert product is not None
+    torch.testing.assert_close(product, X @ W_rows.T, rtol=1e-5, atol=1e-4)
+    assert batched.onednn_linear(X.double(), W_rows.double()) is None  # float32 only

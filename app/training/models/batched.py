@@ -2,7 +2,8 @@
 
 The members see the same minibatch, so
 - the first layer of all K members is one wide layer, X (n x D) @ W (D x K*u): member k's units are the
-  k-th block of u columns (softmax regression is only this layer, its units the classes);
+  k-th block of u columns (softmax regression is only this layer, its units the classes), computed by
+  oneDNN where torch has it (about 2x MKL's speed on this machine's CPU);
 - every later layer of the MLP is a batched matmul over the members, (K, n, a) @ (K, a, b);
 - learning rate, weight decay and initial std are per-member tensors, and the activation and the
   pitfall switches (naive_softmax, skip_zero_grad) are each member's own.
@@ -66,6 +67,42 @@ class ClampReLU(torch.autograd.Function):
     def backward(ctx, G: torch.Tensor) -> torch.Tensor:
         (X,) = ctx.saved_tensors
         return torch.ops.aten.threshold_backward(G, X, ClampReLU.BELOW_ZERO)
+
+
+def onednn_linear(X: torch.Tensor, W_rows: torch.Tensor) -> torch.Tensor | None:
+    """X @ W_rows.T by oneDNN's float32 kernel, or None where torch has no such kernel for these tensors.
+
+    On this machine's CPU (AMD Zen 5, AVX-512) oneDNN computes float32 products at ~390 GFLOP/s and MKL,
+    which runs torch's `@` there, at ~160 (bench/README.md): about 2x faster for the cohort's wide layer.
+    The same float32 sums in another order, as MKL's wide product already was against the single runs'."""
+    if X.device.type != "cpu" or X.dtype != torch.float32 or not ONEDNN_LINEAR:
+        return None
+    return torch.ops.mkldnn._linear_pointwise(X, W_rows, None, "none", [], "")
+
+
+ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+class WideLinear(torch.autograd.Function):
+    """The first layer of all members, X @ W + b with W (D, K*u) stored column by column, through
+    oneDNN where it can (onednn_linear), else through torch's matmul. The bias is added after the
+    product, as the book's `X @ W + b` adds it (nn.Linear adds it within the product: the same sum,
+    rounded once more here, for concise members). X is the data, which needs no gradient; the
+    backward computes the weight gradient as (G^T X)^T, in W's own layout."""
+
+    @staticmethod
+    def forward(ctx, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(X)
+        product = onednn_linear(X, W.T)
+        return (X @ W if product is None else product).add_(b)
+
+    @staticmethod
+    def backward(ctx, G: torch.Tensor):
+        (X,) = ctx.saved_tensors
+        grad_W_rows = onednn_linear(G.T, X.T.contiguous())
+        if grad_W_rows is None:
+            grad_W_rows = G.T @ X
+        return None, grad_W_rows.T, G.sum(dim=0)
 
 
 class MemberLinear(torch.autograd.Function):
@@ -192,7 +229,7 @@ class BatchedClassifier:
         """Every member's scores for every example: (n, K, classes)."""
         n, K = len(X), len(self.specs)
         (W, b), *later = self.layers
-        Z = self.linear(X.reshape(n, -1), W, b)  # (n, K*units): member k's units are the k-th block
+        Z = WideLinear.apply(X.reshape(n, -1), W, b)  # (n, K*units): member k's units are the k-th block
         if not later:
             return Z.view(n, K, -1)
         # the members' hidden units stay where the wide layer wrote them; (K, n, units) is a view of them
