@@ -145,6 +145,9 @@ async def counted(stream: AsyncIterator[bytes], gauge) -> AsyncIterator[bytes]:
         gauge.dec()
 
 
+EXPORT_PIECE_BYTES = 64 * 1024  # what an export hands the response at a time
+
+
 def attachment(name: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
@@ -160,10 +163,18 @@ async def export_json(request: Request, run_id: str) -> StreamingResponse:
 
 
 def json_with_events(head: dict, events: Iterator[dict]) -> Iterator[bytes]:
-    yield json.dumps(head)[:-1].encode() + b', "events": ['
+    """In pieces of ~64 KB: each piece the response takes from this iterator costs a hop to a thread,
+    and one per event made a 100,000-event run's export take 13-16 s."""
+    piece = [json.dumps(head)[:-1].encode() + b', "events": [']
+    size = 0
     for index, event in enumerate(events):
-        yield (b"," if index else b"") + json.dumps(event).encode()
-    yield b"]}"
+        piece.append((b"," if index else b"") + json.dumps(event).encode())
+        size += len(piece[-1])
+        if size > EXPORT_PIECE_BYTES:
+            yield b"".join(piece)
+            piece, size = [], 0
+    piece.append(b"]}")
+    yield b"".join(piece)
 
 
 @router.get("/runs/{run_id}/export.csv")
@@ -213,7 +224,7 @@ def csv_rows(events: Iterator[dict], preamble_lines: list[str]) -> Iterator[str]
             )
         elif e["type"] == "step":
             writer.writerow(["step", e["epoch"], e["step"], e["loss"], "", "", "", ""])
-        if out.tell() > 64 * 1024:
+        if out.tell() > EXPORT_PIECE_BYTES:
             yield out.getvalue()
             out.seek(0)
             out.truncate()

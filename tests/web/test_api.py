@@ -222,3 +222,16 @@ def test_the_linreg_playground_offers_the_fixed_b_landscape(server):
     assert server.client.get(f"/api/runs/{run_id}").json()["spec"]["landscape_fix_b"] is True
     maps = [json.loads(m["data"]) for m in events_of(server, run_id) if m.get("event") == "snapshot"]
     assert {m["data"]["b"] for m in maps if m["kind"] == "landscape"} == {4.2}
+
+
+def test_an_export_is_handed_to_the_response_in_pieces_not_event_by_event():
+    """Each piece costs the response a hop to a thread: one per event made a 100,000-event run's export
+    take 13-16 s, pieces of ~64 KB take it to ~2 s. The pieces still join into the run's JSON."""
+    from app.web.api import EXPORT_PIECE_BYTES, json_with_events
+
+    events = [{"type": "step", "step": step, "loss": 1 / (step + 1)} for step in range(20_000)]
+    pieces = list(json_with_events({"id": "r1", "status": "done"}, iter(events)))
+    body = b"".join(pieces)
+    assert json.loads(body) == {"id": "r1", "status": "done", "events": events}
+    assert len(pieces) <= len(body) // EXPORT_PIECE_BYTES + 2
+    assert list(json_with_events({"id": "r2"}, iter([]))) == [b'{"id": "r2", "events": []}']
