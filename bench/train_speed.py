@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from app.settings import get_settings  # noqa: E402
 from app.training.data import fashion_mnist  # noqa: E402
 from app.training.data.idx import read_idx, write_idx  # noqa: E402
+from app.training.models import batched  # noqa: E402
 from app.training.specs import parse_spec  # noqa: E402
 from app.training.trainer import train  # noqa: E402
 
@@ -423,10 +424,9 @@ def matmul_flops(size: int = 2048) -> dict[str, float]:
     machine's Zen 5, ~160 against oneDNN's ~390 GFLOP/s), so the limit is the faster of the two."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     rates = {"torch matmul": best_rate(lambda: a @ b, 2 * size**3)}
-    if torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+    if batched.ONEDNN_LINEAR:  # the kernel the cohort's wide layer runs on
         b_rows = b.T.contiguous()
-        onednn = torch.ops.mkldnn._linear_pointwise
-        rates["oneDNN"] = best_rate(lambda: onednn(a, b_rows, None, "none", [], ""), 2 * size**3)
+        rates["oneDNN"] = best_rate(lambda: batched.onednn_linear(a, b_rows), 2 * size**3)
     return rates
 
 

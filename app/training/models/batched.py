@@ -69,6 +69,9 @@ class ClampReLU(torch.autograd.Function):
         return torch.ops.aten.threshold_backward(G, X, ClampReLU.BELOW_ZERO)
 
 
+ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
 def onednn_linear(X: torch.Tensor, W_rows: torch.Tensor) -> torch.Tensor | None:
     """X @ W_rows.T by oneDNN's float32 kernel, or None where torch has no such kernel for these tensors.
 
@@ -78,9 +81,6 @@ def onednn_linear(X: torch.Tensor, W_rows: torch.Tensor) -> torch.Tensor | None:
     if X.device.type != "cpu" or X.dtype != torch.float32 or not ONEDNN_LINEAR:
         return None
     return torch.ops.mkldnn._linear_pointwise(X, W_rows, None, "none", [], "")
-
-
-ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
 class WideLinear(torch.autograd.Function):
