@@ -3,7 +3,8 @@
     python bench/kernels.py [--models softmax,mlp] [--members 4] [--rounds 6]
 
 torch's `@` runs MKL on x86; on an AMD CPU MKL may choose a kernel far below the machine's speed, where
-oneDNN (also inside torch) does not. This script measures, in one process and two threads:
+oneDNN (also inside torch) does not; on an Intel CPU the two are about even. batched.wide_kernel chooses
+by the CPU's vendor; "(chosen here)" marks its choice. This script measures, in one process, two threads:
 
 1. a 2048^2 matmul's FLOP/s through each kernel (bench/train_speed.py's machine limit takes the faster);
 2. per model, one cohort step (app.training.models.batched) on a real-format minibatch, for 1 member and
@@ -35,6 +36,7 @@ from app.training.models import batched  # noqa: E402
 from app.training.specs import parse_spec  # noqa: E402
 
 STEPS = 100  # per timing, after 5 warm-up steps
+KERNEL_NAMES = {"onednn": "oneDNN", "matmul": "torch matmul"}
 
 
 def minibatch(data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,19 +62,19 @@ def step_ms(model: batched.BatchedClassifier, X: torch.Tensor, y: torch.Tensor) 
 def compare(model: str, members: int, rounds: int, X: torch.Tensor, y: torch.Tensor) -> None:
     cohorts = {size: cohort(model, size) for size in (1, members)}
     times: dict[tuple[bool, int], list[float]] = {}
-    available = batched.ONEDNN_LINEAR
-    kernels = (True, False) if available else (False,)
+    chosen = batched.WIDE_KERNEL
+    kernels = ("onednn", "matmul") if batched.ONEDNN_LINEAR else ("matmul",)
     for _ in range(rounds):
-        for onednn in kernels:
-            batched.ONEDNN_LINEAR = onednn
+        for kernel in kernels:
+            batched.WIDE_KERNEL = kernel
             for size, model_ in cohorts.items():
-                times.setdefault((onednn, size), []).append(step_ms(model_, X, y))
-    batched.ONEDNN_LINEAR = available
-    for onednn in kernels:
-        one, many = (statistics.median(times[(onednn, size)]) for size in (1, members))
+                times.setdefault((kernel, size), []).append(step_ms(model_, X, y))
+    batched.WIDE_KERNEL = chosen
+    for kernel in kernels:
+        one, many = (statistics.median(times[(kernel, size)]) for size in (1, members))
         print(
-            f"| {model} | {'oneDNN' if onednn else 'torch matmul'} | {one:.2f} | {many:.2f} | "
-            f"{many / (members * one):.2f} |"
+            f"| {model} | {KERNEL_NAMES[kernel]}{' (chosen here)' if kernel == chosen else ''} | "
+            f"{one:.2f} | {many:.2f} | {many / (members * one):.2f} |"
         )
 
 

@@ -3,7 +3,7 @@
 The members see the same minibatch, so
 - the first layer of all K members is one wide layer, X (n x D) @ W (D x K*u): member k's units are the
   k-th block of u columns (softmax regression is only this layer, its units the classes), computed by
-  oneDNN where torch has it (about 2x MKL's speed on this machine's CPU);
+  the faster of torch's two CPU kernels on this CPU (WIDE_KERNEL);
 - every later layer of the MLP is a batched matmul over the members, (K, n, a) @ (K, a, b);
 - learning rate, weight decay and initial std are per-member tensors, and the activation and the
   pitfall switches (naive_softmax, skip_zero_grad) are each member's own.
@@ -13,6 +13,8 @@ same functions; only the order of a few floating-point sums differs. The members
 so that members with the same activation and the same softmax sit side by side; `members` says which
 member each slot holds, and `keep` drops the slots of members that ended.
 """
+
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -75,17 +77,43 @@ ONEDNN_LINEAR = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldn
 def onednn_linear(X: torch.Tensor, W_rows: torch.Tensor) -> torch.Tensor | None:
     """X @ W_rows.T by oneDNN's float32 kernel, or None where torch has no such kernel for these tensors.
 
-    On this machine's CPU (AMD Zen 5, AVX-512) oneDNN computes float32 products at ~390 GFLOP/s and MKL,
-    which runs torch's `@` there, at ~160 (bench/README.md): about 2x faster for the cohort's wide layer.
-    The same float32 sums in another order, as MKL's wide product already was against the single runs'."""
+    The same float32 sums as torch's `@`, in another order (wide_kernel says when it is the faster)."""
     if X.device.type != "cpu" or X.dtype != torch.float32 or not ONEDNN_LINEAR:
         return None
     return torch.ops.mkldnn._linear_pointwise(X, W_rows, None, "none", [], "")
 
 
+def cpu_vendor() -> str:
+    """The CPU's vendor ("GenuineIntel", "AuthenticAMD", ...) where Linux says it, else ""."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("vendor_id")), "")
+
+
+def wide_kernel(vendor: str) -> str:
+    """Which kernel computes the wide layer on the CPU: "onednn", or "matmul" (torch's `@`, MKL on x86).
+
+    MKL picks its fast kernels on Intel CPUs only. On an AMD Zen 5 it ran a 2048^2 float32 product at
+    ~165 GFLOP/s and oneDNN at ~390, so a cohort step ran ~1.6x faster through oneDNN. On an Intel Xeon
+    both ran at ~320-380, and the step was 5-11% faster through MKL: it reads the gradient's transpose
+    in place, where oneDNN first copies it (bench/README.md, "Seventh look")."""
+    return "onednn" if ONEDNN_LINEAR and vendor != "GenuineIntel" else "matmul"
+
+
+WIDE_KERNEL = wide_kernel(cpu_vendor())
+
+
+def wide_product(A: torch.Tensor, B_rows: torch.Tensor) -> torch.Tensor:
+    """A @ B_rows.T through WIDE_KERNEL; through torch's matmul where oneDNN cannot take the tensors."""
+    product = onednn_linear(A, B_rows) if WIDE_KERNEL == "onednn" else None
+    return A @ B_rows.T if product is None else product
+
+
 class WideLinear(torch.autograd.Function):
     """The first layer of all members, X @ W + b with W (D, K*u) stored column by column, through
-    oneDNN where it can (onednn_linear), else through torch's matmul. The bias is added after the
+    WIDE_KERNEL: oneDNN where it can (onednn_linear), else torch's matmul. The bias is added after the
     product, as the book's `X @ W + b` adds it (nn.Linear adds it within the product: the same sum,
     rounded once more here, for concise members). X is the data, which needs no gradient; the
     backward computes the weight gradient as (G^T X)^T, in W's own layout."""
@@ -93,15 +121,12 @@ class WideLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(X)
-        product = onednn_linear(X, W.T)
-        return (X @ W if product is None else product).add_(b)
+        return wide_product(X, W.T).add_(b)
 
     @staticmethod
     def backward(ctx, G: torch.Tensor):
         (X,) = ctx.saved_tensors
-        grad_W_rows = onednn_linear(G.T, X.T)  # oneDNN reads X.T in place faster than .contiguous() writes it
-        if grad_W_rows is None:
-            grad_W_rows = G.T @ X
+        grad_W_rows = wide_product(G.T, X.T)  # oneDNN reads X.T in place faster than .contiguous() writes it
         return None, grad_W_rows.T, G.sum(dim=0)
 
 
