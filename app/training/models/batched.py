@@ -96,7 +96,7 @@ def wide_kernel(vendor: str) -> str:
     """Which kernel computes the wide layer on the CPU: "onednn", or "matmul" (torch's `@`, MKL on x86).
 
     MKL picks its fast kernels on Intel CPUs only. On an AMD Zen 5 it ran a 2048^2 float32 product at
-    ~165 GFLOP/s and oneDNN at ~390, so a cohort step ran ~1.6x faster through oneDNN. On an Intel Xeon
+    ~165 GFLOP/s and oneDNN at ~390: an MLP step ran ~1.6x faster through oneDNN. On an Intel Xeon
     both ran at ~320-380, and the step was 5-11% faster through MKL: it reads the gradient's transpose
     in place, where oneDNN first copies it (bench/README.md, "Seventh look")."""
     return "onednn" if ONEDNN_LINEAR and vendor != "GenuineIntel" else "matmul"
