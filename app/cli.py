@@ -64,9 +64,12 @@ def train(
     sets."""
     given = {key: value for key, value in locals().items() if key not in NOT_SPEC}
     chosen = {key: value for key, value in given.items() if value is not None and value is not False}
+    from app.runs.malloc import reuse_freed_memory
     from app.training.data import auto_dataset  # torch loads only for commands that need it
     from app.training.specs import SpecError, parse_spec
     from app.training.trainer import train as run_training
+
+    reuse_freed_memory()  # as a server's worker does
 
     settings = get_settings()
     try:  # options left out take the (model, dataset) pair's defaults; "auto" is named first

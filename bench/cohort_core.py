@@ -46,6 +46,7 @@ from train_speed import (  # noqa: E402
 
 import app.training.cohort.loop  # noqa: E402
 import app.training.trainer  # noqa: E402
+from app.runs.malloc import reuse_freed_memory  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from app.training.cohort import train_cohort  # noqa: E402
 from app.training.data import fashion_mnist, load_dataset  # noqa: E402
@@ -218,6 +219,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    reuse_freed_memory()  # as a worker's warm-up does (app/runs/malloc.py)
     log(
         f"cohort_core {date.today()}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{args.model} {args.impl}, epochs {args.epochs}, sizes {args.sizes}, device {args.device}"

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from train_speed import matmul_flops, write_synthetic  # noqa: E402
 
+from app.runs.malloc import reuse_freed_memory  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from app.training.data import fashion_mnist, load_dataset  # noqa: E402
 from app.training.models import batched  # noqa: E402
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
+    reuse_freed_memory()  # as a worker's warm-up does (app/runs/malloc.py)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     rates = matmul_flops()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")

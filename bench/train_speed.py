@@ -42,6 +42,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from app.runs.malloc import reuse_freed_memory  # noqa: E402
 from app.settings import get_settings  # noqa: E402
 from app.training.data import fashion_mnist  # noqa: E402
 from app.training.data.idx import read_idx, write_idx  # noqa: E402
@@ -579,6 +580,7 @@ def benchmark(args, data_dir: Path) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    reuse_freed_memory()  # as a worker's warm-up does (app/runs/malloc.py)
     log(
         f"train_speed {date.today()}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"epochs {args.epochs}, models {','.join(args.models)}"

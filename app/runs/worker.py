@@ -13,13 +13,18 @@ READY, EVENT, IDLE = "ready", "event", "idle"
 
 
 def warm_up() -> None:
-    """Pay torch's one-time costs (the optimizer's first use takes about a second) and import the
-    training code (another second) before any run, then put all of it out of the garbage collector's
-    reach: a full collection walked its ~350,000 objects for 200 ms, and one came every twenty-odd
-    Steps of a paused run, between the Step and its pictures (bench/pace.md)."""
+    """Set malloc to reuse the blocks a step frees (malloc.py), pay torch's one-time costs (the
+    optimizer's first use takes about a second) and import the training code (another second) before
+    any run, then put all of it out of the garbage collector's reach: a full collection walked its
+    ~350,000 objects for 200 ms, and one came every twenty-odd Steps of a paused run, between the Step
+    and its pictures (bench/pace.md)."""
     import gc
 
     import torch
+
+    from .malloc import reuse_freed_memory
+
+    reuse_freed_memory()
 
     import app.training.cohort  # noqa: F401 - imported for the first run's sake
     import app.training.specs  # noqa: F401
