@@ -62,7 +62,7 @@ def step_ms(model: batched.BatchedClassifier, X: torch.Tensor, y: torch.Tensor) 
 
 def compare(model: str, members: int, rounds: int, X: torch.Tensor, y: torch.Tensor) -> None:
     cohorts = {size: cohort(model, size) for size in (1, members)}
-    times: dict[tuple[bool, int], list[float]] = {}
+    times: dict[tuple[str, int], list[float]] = {}  # (kernel, members): ms a step, per round
     chosen = batched.WIDE_KERNEL
     kernels = ("onednn", "matmul") if batched.ONEDNN_LINEAR else ("matmul",)
     for _ in range(rounds):

@@ -421,11 +421,11 @@ def best_rate(work, amount: float, repeats: int = 5, rounds: int = 3) -> float:
 
 def matmul_flops(size: int = 2048) -> dict[str, float]:
     """float32 FLOP/s of a large square matmul, torch's default threads, per kernel torch has: its
-    `@` (MKL on x86) and oneDNN's. On an AMD CPU MKL may run a kernel far below the machine's (on this
-    machine's Zen 5, ~160 against oneDNN's ~390 GFLOP/s), so the limit is the faster of the two."""
+    `@` (MKL on x86) and oneDNN's. On an AMD CPU MKL may run a kernel far below the machine's (on a
+    Zen 5, ~160 against oneDNN's ~390 GFLOP/s), so the limit is the faster of the two."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     rates = {"torch matmul": best_rate(lambda: a @ b, 2 * size**3)}
-    if batched.ONEDNN_LINEAR:  # the kernel the cohort's wide layer runs on
+    if batched.ONEDNN_LINEAR:  # the cohort's wide layer runs on it where MKL is slow (batched.wide_kernel)
         b_rows = b.T.contiguous()
         rates["oneDNN"] = best_rate(lambda: batched.onednn_linear(a, b_rows), 2 * size**3)
     return rates
